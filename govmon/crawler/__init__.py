@@ -1,0 +1,1 @@
+"""Gatherers: they record what they see and never judge (DESIGN.md, rule 1)."""
