@@ -1,0 +1,36 @@
+# govmon — the two commands of the README (make demo, make test) and the measuring ones.
+# Every target sets up the local .venv by itself first (idempotent; fast when done).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup test demo eval bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "govmon 需要 Python 3.11 或更高版本（当前：$$($(PYTHON) --version)）"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/govmon demo
+
+# Measures extraction on the real pages in ../shared/corpus (not part of the project).
+eval: $(STAMP)
+	$(BIN)/python tools/eval_corpus.py
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_extract.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,177 @@
+"""The ``govmon`` command (INTERFACE.md): Chinese help and messages, stable exit codes.
+
+Exit status: 0 the command did its job (findings are not errors), 2 bad usage or a bad
+config, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from govmon import __version__
+
+app = typer.Typer(
+    name="govmon",
+    help="govmon：政府网站与政务新媒体持续监测。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="配置文件路径（默认 ./config.yaml）", show_default=False)
+]
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="数据库 URL（默认取配置中的 database，否则 sqlite:///govmon.db）"),
+]
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def load_settings(path: Path, *, required: bool) -> Any:
+    """Load the config; a missing default config is allowed where ``required`` is False."""
+    from govmon.config import Config, ConfigError, load_config
+
+    if not path.exists() and not required and path == DEFAULT_CONFIG:
+        return Config.from_mapping({}, source="<默认设置>")
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        raise _fail(f"配置错误：{err}", 2) from None
+
+
+def database_url(settings: Any, db: str | None) -> str:
+    return db or settings.database or "sqlite:///govmon.db"
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="显示版本并退出")] = False,
+) -> None:
+    """govmon：政府网站与政务新媒体持续监测。"""
+    if version:
+        typer.echo(f"govmon {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def inspect(
+    url: Annotated[str, typer.Argument(help="要查看的网页地址")],
+    output_format: Annotated[
+        str, typer.Option("--format", help="输出格式：text 或 json", show_default=True)
+    ] = "text",
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """抓取一个网页并显示从中读取的内容（标题、发布日期、成文日期、来源、列表条目、链接），用于核实问题判定的依据。"""
+    from govmon.crawler.extract import extract_page
+    from govmon.crawler.fetch import FetchError, fetch
+
+    if output_format not in ("text", "json"):
+        raise _fail(f"--format 只能是 text 或 json，而不是 {output_format!r}", 2)
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    crawl = settings.crawl
+    try:
+        result = fetch(
+            url,
+            timeout_s=crawl.timeout_s,
+            max_bytes=crawl.max_page_bytes,
+            max_redirects=crawl.max_redirects,
+            user_agent=crawl.user_agent,
+        )
+    except FetchError as err:
+        raise _fail(f"无法访问 {url}：{err.reason}", 1) from None
+    facts = extract_page(result.final_url, result.body, result.headers, max_bytes=crawl.max_page_bytes)
+    data = facts.to_dict()
+    data["url"] = url
+    data["final_url"] = result.final_url
+    data["status"] = result.status
+    if result.truncated and not data.get("truncated"):
+        data["truncated"] = True
+    if output_format == "json":
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_facts(data))
+
+
+def render_facts(data: dict[str, Any]) -> str:
+    """The human form of ``inspect``: one fact a line, with how each date was found."""
+    lines = [f"网址：{data['url']}"]
+    if data.get("final_url") and data["final_url"] != data["url"]:
+        lines.append(f"最终网址：{data['final_url']}")
+    lines.append(f"状态码：{data.get('status')}")
+
+    def show(label: str, value: Any, how: Any = None) -> None:
+        text = "（页面未提供）" if value in (None, "") else str(value)
+        if how and value not in (None, ""):
+            text += f"　〔依据：{how}〕"
+        lines.append(f"{label}：{text}")
+
+    show("标题", data.get("title"))
+    published = data.get("publish_date")
+    if published and data.get("publish_time"):
+        published = f"{published} {data['publish_time']}"
+    show("发布日期", published, data.get("publish_date_how"))
+    written = data.get("written_date")
+    if written and data.get("written_date_precision") == "month":
+        written = f"{written}（只注明到月）"
+    show("成文日期", written, data.get("written_date_how"))
+    show("来源", data.get("source"))
+    show("发布机构", data.get("issuer"))
+    show("索引号", data.get("index_no"))
+    show("发文字号", data.get("doc_no"))
+    show("编码", data.get("encoding"))
+    for warning in data.get("warnings") or []:
+        lines.append(f"注意：{warning}")
+    items = data.get("items") or []
+    lines.append(f"列表条目（{len(items)} 条）：")
+    for item in items:
+        lines.append(f"  {item.get('date') or '无日期':<10}  {item['title']}  {item['url']}")
+    details = data.get("link_details") or []
+    hidden = [d for d in details if not d.get("visible", True)]
+    lines.append(f"链接：{len(details)} 个，其中读者看不到的 {len(hidden)} 个")
+    for link in hidden:
+        lines.append(f"  隐藏（{link.get('hidden_reason')}）：{link.get('text') or '（无文字）'}  {link['url']}")
+    return "\n".join(lines)
+
+
+@app.command()
+def demo(
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """在本机回环地址上启动内置演示网站，并演示 govmon 如何读取它们。"""
+    from govmon.demo.run import run_demo
+
+    raise typer.Exit(run_demo())
+
+
+@app.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """持续监测：按配置的计划运行扫描、可用性探测和汇总，直到被停止。"""
+    from govmon.scheduler import run_service
+
+    settings = load_settings(config, required=True)
+    raise typer.Exit(run_service(settings, database_url(settings, db)))
+
+
+def entrypoint() -> None:  # pragma: no cover - console script shim
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Bundled demonstration sites served on loopback: the first thing a new user runs."""
