@@ -1,0 +1,230 @@
+"""The observations checks consume (Lighthouse's "artifacts").
+
+Gatherers record what they saw; the store keeps it; these frozen dataclasses are what the
+checks read. They hold plain values (str, int, ``datetime.date``) so they can be built
+from database rows without the crawler.
+
+Dates carry a precision: a month-only date ("2023年5月") is stored as the first day of
+its month with ``precision == "month"``. Checks never treat such a date as more precise
+than it is (see :func:`earliest_day` and :func:`latest_day`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+Precision = Literal["day", "month"]
+PageType = Literal["home", "list", "article", "other"]
+ColumnKind = Literal["news", "notice", "policy", "personnel", "planning", "interaction", "other"]
+LinkOutcome = Literal["ok", "broken", "inconclusive", "skipped"]
+
+
+def earliest_day(value: dt.date, precision: str | None) -> dt.date:
+    """The earliest calendar day a date of this precision can stand for."""
+    if precision == "month":
+        return value.replace(day=1)
+    return value
+
+
+def latest_day(value: dt.date, precision: str | None) -> dt.date:
+    """The latest calendar day a date of this precision can stand for.
+
+    A month-only date counts as the last day of its month: a staleness check must never
+    accuse a site with a made-up day earlier than the truth.
+    """
+    if precision == "month":
+        return value.replace(day=calendar.monthrange(value.year, value.month)[1])
+    return value
+
+
+def newest_item(items: Iterable[ItemObs]) -> ItemObs | None:
+    """The dated item with the latest possible day (a month-only date at its month's end)."""
+    dated = [item for item in items if item.date is not None]
+    if not dated:
+        return None
+    return max(dated, key=lambda item: latest_day(item.date, item.date_precision))  # type: ignore[arg-type]
+
+
+def format_date(value: dt.date | None, precision: str | None = "day") -> str | None:
+    """``2023-05-02``, or ``2023-05`` for a month-only date; None stays None."""
+    if value is None:
+        return None
+    if precision == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    return value.isoformat()
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """The registered site being judged."""
+
+    id: str
+    name: str
+    organizer: str | None
+    category: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class PageObs:
+    """One fetched page (home, list, article or other) as the gatherer saw it."""
+
+    url: str
+    final_url: str | None = None
+    status: int | None = None
+    error: str | None = None  # Chinese reason when the fetch failed (DNS, 超时, 连接被拒绝…)
+    error_kind: str | None = None  # dns | refused | timeout | tls | redirects | protocol | other
+    page_type: PageType = "other"
+    title: str | None = None
+    publish_date: dt.date | None = None
+    publish_date_raw: str | None = None
+    publish_date_how: str | None = None  # where it was found: 元数据表 / 标题下方 / meta …
+    written_date: dt.date | None = None
+    written_date_precision: Precision | None = None
+    written_date_raw: str | None = None
+    written_date_how: str | None = None
+    text: str = ""  # visible text, may be ''
+    footer_text: str = ""
+    fetched_at: dt.datetime | None = None
+    publish_date_precision: Precision | None = None  # None means 'day' when publish_date is set
+    content_type: str | None = None  # e.g. 'text/html'; None when not recorded
+    # Footer images and links as "alt|src|href" strings (the 党政机关网站标识 is an image);
+    # None when the gatherer did not record them, so the mark cannot be judged.
+    footer_marks: tuple[str, ...] | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The fetch failed: a network error, or an HTTP error status (4xx/5xx)."""
+        return self.error is not None or self.status is None or self.status >= 400
+
+    @property
+    def ok(self) -> bool:
+        """The page was read: no error and a 2xx status."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def is_html(self) -> bool:
+        if not self.content_type:
+            return True  # not recorded: pages the gatherer parsed are HTML
+        ctype = self.content_type.split(";", 1)[0].strip().lower()
+        return ctype in ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class ItemObs:
+    """One entry of a list (a column list page or the home page's blocks)."""
+
+    title: str | None
+    text: str | None
+    url: str | None
+    date: dt.date | None
+    date_raw: str | None = None
+    date_precision: Precision | None = None  # None means 'day' when date is set
+
+
+@dataclass(frozen=True)
+class ColumnObs:
+    """A column (栏目) and the entries its list pages showed."""
+
+    name: str
+    url: str
+    kind: ColumnKind = "other"
+    source: Literal["config", "discovered"] = "config"
+    page: PageObs | None = None  # the first list page; None when never fetched
+    items: Sequence[ItemObs] = ()  # every entry of every list page read
+    complete: bool = False  # the list was read without fetch errors
+
+    @property
+    def readable(self) -> bool:
+        """The list was read in full, so what it shows (or lacks) can be judged."""
+        return self.page is not None and self.page.ok and self.complete
+
+
+@dataclass(frozen=True)
+class ArticleObs:
+    """An article page, with what the list that linked to it showed."""
+
+    page: PageObs
+    column_url: str | None = None
+    listed_title: str | None = None  # the a[title] or link text the list showed
+    listed_text: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkObs:
+    """A link the link checker tried (or deliberately did not)."""
+
+    url: str
+    outcome: LinkOutcome
+    status: int | None = None
+    method: str | None = None  # HEAD / GET
+    error: str | None = None  # Chinese reason when the request failed
+    redirects: Sequence[tuple[int, str]] = ()
+    found_on: Sequence[tuple[str, str]] = ()  # (page url, link text)
+    on_home: bool = False
+
+
+@dataclass(frozen=True)
+class SiteArtifacts:
+    """Everything one scan of one site gathered, as the checks see it.
+
+    ``home`` is the home page as fetched; a failed fetch is a PageObs with ``error``
+    (or an HTTP error status). ``lexicon`` is the serious-error term list (a tuple, so
+    matchers can be cached by it); None when none was supplied.
+    ``missing`` names the artifacts the scan did not gather (e.g. ``{"links"}`` when the
+    link checker did not run), so a check that needs them is not judged.
+    """
+
+    target: TargetInfo
+    as_of: dt.datetime  # timezone-aware monitoring time point (监测时间点)
+    scan_complete: bool = True
+    home: PageObs | None = None
+    home_items: Sequence[ItemObs] = ()
+    columns: Sequence[ColumnObs] = ()
+    articles: Sequence[ArticleObs] = ()
+    links: Sequence[LinkObs] = ()
+    lexicon: tuple[str, ...] | None = None
+    missing: frozenset[str] = field(default_factory=frozenset)
+
+    def available(self, name: str) -> bool:
+        """Was the artifact ``name`` gathered in a usable form?
+
+        ``home`` and ``home_items`` need the home page to have been read (an unreachable
+        home page makes them unavailable); ``lexicon`` needs a term list; the others need
+        only not to be listed in ``missing``.
+        """
+        if name not in ARTIFACT_NAMES:
+            raise KeyError(f"unknown artifact {name!r}")
+        if name in self.missing:
+            return False
+        if name in ("home", "home_items"):
+            return self.home is not None and self.home.ok
+        if name == "lexicon":
+            return self.lexicon is not None
+        return True
+
+    @property
+    def as_of_date(self) -> dt.date:
+        """The calendar day of the monitoring time point, in its own time zone."""
+        return self.as_of.date()
+
+    def pages(self) -> list[PageObs]:
+        """Every page read in this scan (home, column list pages, articles), once each."""
+        seen: set[str] = set()
+        result: list[PageObs] = []
+        candidates: list[PageObs | None] = [self.home]
+        candidates += [c.page for c in self.columns]
+        candidates += [a.page for a in self.articles]
+        for page in candidates:
+            if page is None or not page.ok or page.url in seen:
+                continue
+            seen.add(page.url)
+            result.append(page)
+        return result
+
+
+ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(SiteArtifacts)) - {"missing"}

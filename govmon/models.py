@@ -1,0 +1,624 @@
+"""The store: SQLAlchemy 2 typed models of targets, scans, observations and findings.
+
+Gatherers write observations (scans, pages, list items, links, link checks); checks read
+them and produce findings, whose lifecycle lives in :mod:`govmon.findings`. The schema is
+created and changed only by the Alembic migrations in ``govmon/migrations`` (see
+:func:`govmon.db.migrate`); a test keeps these models and the migrations identical.
+
+Every datetime is timezone-aware: :class:`UTCDateTime` stores UTC, returns aware UTC
+datetimes on SQLite as well as PostgreSQL, and refuses naive ones. Times are shown in
+the configured zone only at the edges (:meth:`Finding.to_json`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from datetime import date as Day  # ListItem has a column named 'date'
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    WriteOnlyMapped,
+    mapped_column,
+    relationship,
+)
+
+from govmon.db import write_lock
+
+__all__ = [
+    "Base",
+    "ColumnSpec",
+    "Finding",
+    "FindingEvent",
+    "Link",
+    "LinkCheck",
+    "ListItem",
+    "NaiveDatetimeError",
+    "Page",
+    "Scan",
+    "SiteColumn",
+    "SyncResult",
+    "Target",
+    "TargetSpec",
+    "UTCDateTime",
+    "format_time",
+    "sync_targets",
+    "utcnow",
+]
+
+# -- allowed values (kept in CHECK constraints; the migrations spell out the same lists) --
+
+TARGET_KINDS = ("site", "account")
+SITE_CATEGORIES = ("county_portal", "department_site", "department_channel")
+COLUMN_KINDS = ("news", "notice", "policy", "personnel", "planning", "interaction", "other")
+COLUMN_SOURCES = ("config", "discovered")
+SCAN_KINDS = ("site", "account", "probe", "browser")
+SCAN_STATUSES = ("running", "complete", "incomplete", "failed")
+PAGE_TYPES = ("home", "list", "article", "other")
+DATE_PRECISIONS = ("day", "month")
+LINK_CHECK_METHODS = ("HEAD", "GET")
+LINK_CHECK_OUTCOMES = ("ok", "broken", "inconclusive", "skipped")
+SEVERITIES = ("veto", "deduct", "notice")
+FINDING_STATUSES = ("open", "resolved", "dismissed")
+FINDING_EVENTS = ("opened", "seen", "resolved", "dismissed", "reopened")
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a time zone was about to be stored."""
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime (the default for every timestamp column)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC.
+
+    PostgreSQL keeps it in ``timestamp with time zone``; SQLite, which has no zone, keeps
+    the UTC wall time, so ordering and comparison work the same on both. Values come back
+    aware (UTC) on both. Naive datetimes are refused with :class:`NaiveDatetimeError`:
+    a guessed zone is how an 08:00 report turns into a 16:00 one.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise NaiveDatetimeError(f"refusing to store a naive datetime {value.isoformat()}; give it a time zone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Autoincrementing 64-bit keys for the large tables; SQLite only autoincrements INTEGER.
+BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        date: Date(),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
+    }
+
+
+# --------------------------------------------------------------------------- registry
+
+
+class Target(Base):
+    """A registered site or account; synced from config.yaml, never deleted."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TARGET_KINDS), name="kind"),
+        CheckConstraint(_in("category", SITE_CATEGORIES), name="category"),
+    )
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    organizer: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    columns: Mapped[list[SiteColumn]] = relationship(
+        back_populates="target", order_by="SiteColumn.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Target {self.id} {self.kind} {self.name!r}{'' if self.active else ' inactive'}>"
+
+
+class SiteColumn(Base):
+    """A column (栏目) of a site: from the config, or discovered on the home page."""
+
+    __tablename__ = "columns"
+    __table_args__ = (
+        UniqueConstraint("target_id", "url"),
+        CheckConstraint(_in("kind", COLUMN_KINDS), name="kind"),
+        CheckConstraint(_in("source", COLUMN_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="other")
+    source: Mapped[str] = mapped_column(String(16), default="config")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    target: Mapped[Target] = relationship(back_populates="columns")
+
+    def __repr__(self) -> str:
+        return f"<SiteColumn {self.id} {self.target_id} {self.name!r} {self.kind}>"
+
+
+# --------------------------------------------------------------------------- observations
+
+
+class Scan(Base):
+    """One gathering run over one target; ``as_of`` is the monitoring time point (监测时间点).
+
+    ``lease_owner``/``lease_expires_at`` let a worker claim the scan; a scan whose lease
+    has expired while still ``running`` was abandoned and may be taken over.
+    """
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SCAN_KINDS), name="kind"),
+        CheckConstraint(_in("status", SCAN_STATUSES), name="status"),
+        Index(None, "target_id", "started_at"),
+        Index(None, "status", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    as_of: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None]
+    stats: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    target: Mapped[Target] = relationship()
+    pages: WriteOnlyMapped[Page] = relationship(back_populates="scan", passive_deletes=True)
+    links: WriteOnlyMapped[Link] = relationship(passive_deletes=True)
+    link_checks: WriteOnlyMapped[LinkCheck] = relationship(passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"<Scan {self.id} {self.target_id} {self.kind} {self.status}>"
+
+
+class Page(Base):
+    """A fetched page (or a failed fetch: ``error`` says DNS, timeout, refused…) and its facts.
+
+    Dates: ``publish_date`` (发布日期) and ``written_date`` (成文日期) as read, ``*_raw``
+    the text they were read from. A written date given to the month only (（2023年5月）)
+    is stored as the month's first day with ``written_date_precision = 'month'``.
+    ``facts`` holds the rest of what extraction found.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (
+        CheckConstraint(_in("page_type", PAGE_TYPES), name="page_type"),
+        CheckConstraint(_in("written_date_precision", DATE_PRECISIONS), name="written_date_precision"),
+        Index(None, "scan_id", "url"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    elapsed_ms: Mapped[int | None]
+    bytes: Mapped[int | None]
+    title: Mapped[str | None] = mapped_column(Text)
+    publish_date: Mapped[date | None]
+    publish_date_raw: Mapped[str | None] = mapped_column(Text)
+    written_date: Mapped[date | None]
+    written_date_precision: Mapped[str | None] = mapped_column(String(8))
+    written_date_raw: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    issuer: Mapped[str | None] = mapped_column(Text)
+    index_no: Mapped[str | None] = mapped_column(Text)
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    page_type: Mapped[str] = mapped_column(String(16), default="other")
+    column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    facts: Mapped[dict[str, Any] | None]
+
+    scan: Mapped[Scan] = relationship(back_populates="pages")
+    column: Mapped[SiteColumn | None] = relationship()
+    list_items: Mapped[list[ListItem]] = relationship(
+        back_populates="page", order_by="ListItem.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Page {self.id} scan={self.scan_id} {self.page_type} {self.url}>"
+
+
+class ListItem(Base):
+    """An entry of a column's list as the list page shows it (title, link, date)."""
+
+    __tablename__ = "list_items"
+    __table_args__ = (Index(None, "page_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id", ondelete="SET NULL"))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[Day | None]
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    page: Mapped[Page] = relationship(back_populates="list_items")
+
+    def __repr__(self) -> str:
+        return f"<ListItem {self.id} page={self.page_id} #{self.position} {self.date} {self.title!r}>"
+
+
+class Link(Base):
+    """A link seen on a page; ``visible`` False when readers cannot see it (暗链)."""
+
+    __tablename__ = "links"
+    __table_args__ = (Index(None, "scan_id", "url"), Index(None, "source_page_id"))
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    source_page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_home: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    source_page: Mapped[Page | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Link {self.id} scan={self.scan_id} {self.url}>"
+
+
+class LinkCheck(Base):
+    """The verdict on one URL in one scan (checked once however many pages link to it).
+
+    URLs are indexed: gatherers should skip URLs longer than a few thousand characters
+    (PostgreSQL refuses index entries over ~2.7 kB).
+    """
+
+    __tablename__ = "link_checks"
+    __table_args__ = (
+        UniqueConstraint("scan_id", "url"),
+        CheckConstraint(_in("method", LINK_CHECK_METHODS), name="method"),
+        CheckConstraint(_in("outcome", LINK_CHECK_OUTCOMES), name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(String(8))
+    status_code: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    redirects: Mapped[list[Any] | None]
+    elapsed_ms: Mapped[int | None]
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LinkCheck {self.id} scan={self.scan_id} {self.outcome} {self.status_code} {self.url}>"
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def format_time(value: datetime | None, tz: tzinfo) -> str | None:
+    """An aware datetime as ISO 8601 in ``tz`` to the second: 2023-05-12T09:30:00+08:00."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise NaiveDatetimeError(f"cannot place a naive datetime {value.isoformat()} in a time zone")
+    return value.astimezone(tz).isoformat(timespec="seconds")
+
+
+class Finding(Base):
+    """A problem found on a target, keyed by (target, check, subject); see govmon.findings.
+
+    ``subject`` says what the finding is about within the target (a page URL, a column
+    name, a link URL); the same key seen by a later scan is the same finding.
+    ``evidence_hash`` fingerprints the evidence so a dismissed finding whose evidence
+    changes is raised again.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("target_id", "check_id", "subject"),
+        CheckConstraint(_in("severity", SEVERITIES), name="severity"),
+        CheckConstraint(_in("status", FINDING_STATUSES), name="status"),
+        Index(None, "status", "last_seen"),
+        Index(None, "last_seen"),
+        Index(None, "first_scan_id"),
+        Index(None, "last_scan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    check_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    evidence_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    dismissed_at: Mapped[datetime | None]
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    dismissed_by: Mapped[str | None] = mapped_column(Text)
+    first_scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+    last_scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+
+    target: Mapped[Target] = relationship()
+    events: Mapped[list[FindingEvent]] = relationship(
+        back_populates="finding",
+        order_by="FindingEvent.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def to_json(self, target: Target | None, tz: tzinfo) -> dict[str, Any]:
+        """The finding as INTERFACE.md's Finding JSON, times in ``tz`` (the configured zone).
+
+        ``target`` is this finding's target (pass it when already loaded, e.g. when
+        exporting many findings; None loads it).
+        """
+        target = target if target is not None else self.target
+        if target.id != self.target_id:
+            raise ValueError(f"finding {self.id} belongs to {self.target_id}, not {target.id}")
+        return {
+            "target": target.name,
+            "target_id": target.id,
+            "kind": target.kind,
+            "organizer": target.organizer,
+            "category": target.category,
+            "check": self.check_id,
+            "severity": self.severity,
+            "message": self.message,
+            "url": self.url,
+            "evidence": dict(self.evidence or {}),
+            "first_seen": format_time(self.first_seen, tz),
+            "last_seen": format_time(self.last_seen, tz),
+            "status": self.status,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Finding {self.id} {self.target_id} {self.check_id} {self.status} {self.subject!r}>"
+
+
+class FindingEvent(Base):
+    """One step in a finding's history: opened, seen (changed), resolved, dismissed, reopened."""
+
+    __tablename__ = "finding_events"
+    __table_args__ = (
+        CheckConstraint(_in("event", FINDING_EVENTS), name="event"),
+        Index(None, "finding_id", "at"),
+        Index(None, "scan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(16))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    finding: Mapped[Finding] = relationship(back_populates="events")
+
+    def __repr__(self) -> str:
+        return f"<FindingEvent {self.id} finding={self.finding_id} {self.event} {self.at.isoformat()}>"
+
+
+# --------------------------------------------------------------------------- registry sync
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column as the config registers it."""
+
+    name: str
+    url: str
+    kind: str = "other"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A target as the config registers it (what :func:`sync_targets` writes)."""
+
+    id: str
+    kind: str
+    name: str
+    organizer: str | None
+    category: str | None
+    platform: str | None
+    url: str
+    columns: tuple[ColumnSpec, ...] = ()
+
+
+@dataclass
+class SyncResult:
+    """What :func:`sync_targets` changed, by target id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+
+
+def _assign(obj: object, values: dict[str, Any]) -> bool:
+    """Set the attributes that differ; True when any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def sync_targets(session: Session, targets: Iterable[TargetSpec], *, now: datetime | None = None) -> SyncResult:
+    """Make the ``targets`` and config ``columns`` tables match the registry.
+
+    New targets are added; changed ones updated; targets no longer registered are marked
+    inactive (never deleted: their scans and findings are history) and come back active
+    when registered again. Config columns are upserted by (target, url) and those no longer
+    in the config marked inactive; discovered columns are left alone (a config column that
+    was first discovered becomes a config column).
+
+    Runs in the caller's transaction (flushes, does not commit). Serialised against
+    other writers with :func:`govmon.db.write_lock`.
+    """
+    now = now or utcnow()
+    if now.tzinfo is None:
+        raise NaiveDatetimeError("sync_targets needs an aware 'now'")
+    specs: dict[str, TargetSpec] = {}
+    for spec in targets:
+        if spec.id in specs:
+            raise ValueError(f"登记表中有重复的 id：{spec.id}")
+        if spec.kind not in TARGET_KINDS:
+            raise ValueError(f"{spec.id}：kind 必须是 site 或 account，而不是 {spec.kind!r}")
+        urls = [c.url for c in spec.columns]
+        if len(urls) != len(set(urls)):
+            raise ValueError(f"{spec.id}：栏目网址重复")
+        specs[spec.id] = spec
+
+    write_lock(session, "sync_targets")
+    result = SyncResult()
+    existing = {t.id: t for t in session.scalars(select(Target))}
+    columns_by_target: dict[str, dict[str, SiteColumn]] = {}
+    for column in session.scalars(select(SiteColumn)):
+        columns_by_target.setdefault(column.target_id, {})[column.url] = column
+    for target_id, spec in specs.items():
+        values = {
+            "kind": spec.kind,
+            "name": spec.name,
+            "organizer": spec.organizer,
+            "category": spec.category,
+            "platform": spec.platform,
+            "url": spec.url,
+        }
+        target = existing.get(target_id)
+        if target is None:
+            target = Target(id=target_id, active=True, created_at=now, updated_at=now, **values)
+            session.add(target)
+            result.added.append(target_id)
+            _sync_columns(session, target_id, {}, spec.columns, now)
+            continue
+        changed = _assign(target, values)
+        if _sync_columns(session, target_id, columns_by_target.get(target_id, {}), spec.columns, now):
+            changed = True
+        if not target.active:
+            target.active = True
+            result.reactivated.append(target_id)
+            changed = True
+        elif changed:
+            result.updated.append(target_id)
+        if changed:
+            target.updated_at = now
+
+    for target_id, target in existing.items():
+        if target_id not in specs and target.active:
+            target.active = False
+            target.updated_at = now
+            result.deactivated.append(target_id)
+    session.flush()
+    return result
+
+
+def _sync_columns(
+    session: Session, target_id: str, by_url: dict[str, SiteColumn], specs: tuple[ColumnSpec, ...], now: datetime
+) -> bool:
+    wanted = {c.url for c in specs}
+    changed = False
+    for spec in specs:
+        if spec.kind not in COLUMN_KINDS:
+            raise ValueError(f"{target_id}：栏目 {spec.name} 的 kind 不正确：{spec.kind!r}")
+        column = by_url.get(spec.url)
+        if column is None:
+            session.add(
+                SiteColumn(
+                    target_id=target_id, name=spec.name, url=spec.url, kind=spec.kind, source="config",
+                    active=True, created_at=now, updated_at=now,
+                )
+            )
+            changed = True
+        elif _assign(column, {"name": spec.name, "kind": spec.kind, "source": "config", "active": True}):
+            column.updated_at = now
+            changed = True
+    for url, column in by_url.items():
+        if url not in wanted and column.source == "config" and column.active:
+            column.active = False
+            column.updated_at = now
+            changed = True
+    return changed
