@@ -146,6 +146,136 @@ def render_facts(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def open_db(settings: Any, db: str | None) -> Any:
+    """The migrated database as a sessionmaker; a bad URL exits 2, an unreachable one 1."""
+    from govmon.db import DatabaseError, DatabaseUrlError, open_database
+
+    url = database_url(settings, db)
+    try:
+        return open_database(url)
+    except DatabaseUrlError as err:
+        raise _fail(f"数据库地址错误：{err}", 2) from None
+    except DatabaseError as err:
+        raise _fail(str(err), 1) from None
+
+
+@app.command()
+def scan(
+    target: Annotated[
+        Optional[list[str]], typer.Option("--target", help="只扫描这个网站或账号（id 或名称；可重复）")
+    ] = None,
+    as_of: Annotated[
+        Optional[str], typer.Option("--as-of", help="监测时间点（ISO 8601，如 2023-06-30），默认为现在")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """立即抓取并检查登记的网站（或 --target 指定的），保存所见内容和发现的问题，最后打印汇总表。"""
+    from govmon.config import TargetNotFound
+    from govmon.scan import parse_as_of, run_scan, select_targets
+
+    settings = load_settings(config, required=True)
+    try:
+        sites, accounts = select_targets(settings, target or [])
+        point = parse_as_of(as_of, settings)
+    except TargetNotFound as err:
+        raise _fail(str(err.args[0] if err.args else err), 2) from None
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    if accounts:
+        typer.echo(f"提示：{len(accounts)} 个新媒体账号的检查尚未提供，本次只扫描网站。", err=True)
+    if not sites:
+        typer.echo("没有需要扫描的网站。", err=True)
+        raise typer.Exit(0)
+    sessions = open_db(settings, db)
+    interactive = sys.stderr.isatty()
+    progress = (lambda message: typer.echo(message, err=True)) if interactive else None
+    results = run_scan(settings, sessions, sites, as_of=point, progress=progress)
+    typer.echo(render_scan_summary(results, point))
+    if any(r.status != "complete" for r in results):
+        typer.echo("注意：未完成的扫描不会把以前的问题标为已解决。", err=True)
+
+
+def render_scan_summary(results: list[Any], as_of: Any) -> str:
+    from govmon.terminal import table
+
+    rows = []
+    for r in results:
+        rows.append([
+            r.name, {"complete": "完成", "incomplete": "未完成", "failed": "失败"}[r.status], str(r.pages),
+            str(r.links_checked), str(r.open_by_severity.get("veto", 0)), str(r.open_by_severity.get("deduct", 0)),
+            str(r.open_by_severity.get("notice", 0)), str(r.opened), str(r.resolved), r.reason or "",
+        ])
+    head = ["网站", "扫描", "网页", "链接", "否决", "扣分", "提示", "新发现", "已解决", "说明"]
+    return f"监测时间点：{as_of.isoformat(timespec='minutes')}\n" + table(head, rows)
+
+
+findings_app = typer.Typer(help="查看和处理发现的问题。", no_args_is_help=False, rich_markup_mode=None)
+app.add_typer(findings_app, name="findings")
+
+
+@findings_app.callback(invoke_without_command=True)
+def findings(
+    ctx: typer.Context,
+    target: Annotated[Optional[str], typer.Option("--target", help="只看这个网站或账号（id 或名称）")] = None,
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="只看这个季度内存在过的问题，如 2023Q2")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table、json 或 csv")] = "table",
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """列出发现的问题，最新的在前（不带子命令时）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from govmon.config import TargetNotFound
+    from govmon.findings import FindingQuery, parse_quarter, query_findings
+    from govmon.terminal import findings_as_csv, findings_as_table
+
+    if output_format not in ("table", "json", "csv"):
+        raise _fail(f"--format 只能是 table、json 或 csv，而不是 {output_format!r}", 2)
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    try:
+        target_id = settings.find_target(target).id if target else None
+        period = parse_quarter(quarter, settings.tzinfo) if quarter else None
+    except TargetNotFound as err:
+        raise _fail(str(err.args[0] if err.args else err), 2) from None
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    sessions = open_db(settings, db)
+    with sessions() as session:
+        rows = query_findings(session, FindingQuery(target_id=target_id, period=period), settings.tzinfo)
+    if output_format == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        typer.echo(findings_as_csv(rows), nl=False)
+    else:
+        typer.echo(findings_as_table(rows))
+
+
+@findings_app.command("dismiss")
+def findings_dismiss(
+    finding_id: Annotated[int, typer.Argument(help="问题编号（findings 列表中的“编号”）")],
+    reason: Annotated[str, typer.Option("--reason", help="忽略的理由（必填），例如“该栏目已撤销”")],
+    by: Annotated[Optional[str], typer.Option("--by", help="操作人（默认为当前系统用户）")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """把一个问题标记为误报：不再计入报告，证据不变时也不再提出。"""
+    import getpass
+
+    from govmon.findings import FindingNotFoundError, dismiss_finding
+
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    sessions = open_db(settings, db)
+    try:
+        with sessions.begin() as session:
+            finding = dismiss_finding(session, finding_id, reason, by or getpass.getuser())
+            typer.echo(f"已忽略问题 {finding.id}（{finding.check_id}：{finding.message}），理由：{reason}")
+    except FindingNotFoundError:
+        raise _fail(f"没有编号为 {finding_id} 的问题", 1) from None
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+
+
 @app.command()
 def demo(
     config: ConfigOption = DEFAULT_CONFIG,
@@ -154,7 +284,7 @@ def demo(
     """在本机回环地址上启动内置演示网站，并演示 govmon 如何读取它们。"""
     from govmon.demo.run import run_demo
 
-    raise typer.Exit(run_demo())
+    raise typer.Exit(run_demo(db))
 
 
 @app.command()

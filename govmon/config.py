@@ -601,6 +601,7 @@ class CrawlSettings(_Section):
     max_redirects: StrictInt = Field(5, ge=0)
     retry_after_max_s: StrictFloat = Field(120.0, ge=0)
     obey_robots: bool = True
+    concurrent_sites: StrictInt = Field(4, ge=1)  # sites scanned at once by one process
 
     @model_validator(mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -203,6 +203,7 @@ def record_findings(
     complete: bool,
     now: datetime,
     judged_checks: Set[str] | None = None,
+    covers: Callable[[str, str], bool] | None = None,
 ) -> RecordResult:
     """Merge one judgement of ``target_id`` into the stored findings (see the module doc).
 
@@ -213,6 +214,10 @@ def record_findings(
     it becomes ``last_seen``. A judgement older than a finding's latest observation (a
     re-judgement of stored data) never moves ``last_seen`` back and resolves or reopens
     nothing it predates.
+
+    ``covers(check_id, subject)``, when given, says whether this judgement looked at that
+    subject (a check that read 5 articles of 500 cannot resolve a finding about another
+    one): only covered findings are resolved. Without it, every judged check covers all.
 
     If the same key comes twice in ``new_findings`` the later one wins.
     Flushes; the caller commits (or rolls back: nothing is half-written).
@@ -304,6 +309,7 @@ def record_findings(
                 and key not in observed
                 and finding.check_id in judged
                 and finding.last_seen <= now
+                and (covers is None or covers(finding.check_id, finding.subject))
             ):
                 finding.status = "resolved"
                 finding.resolved_at = now
@@ -404,3 +410,49 @@ def dismiss_finding(
     _event(session, finding, "dismissed", now, None, actor=by.strip(), note=reason)
     session.flush()
     return finding
+
+
+# --- listing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open time range [start, end), e.g. a quarter (检查采样时间)."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def parse_quarter(text: str, tz: Any) -> Period:
+    """``2023Q2`` → 2023-04-01T00:00 up to 2023-07-01T00:00 in ``tz``."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{4})\s*[Qq]([1-4])\s*", text or "")
+    if not match:
+        raise ValueError(f"季度格式应为 2023Q2 这样的“年份+Q+季度”，而不是 {text!r}")
+    year, quarter = int(match[1]), int(match[2])
+    start = datetime(year, 3 * quarter - 2, 1, tzinfo=tz)
+    end = datetime(year + 1, 1, 1, tzinfo=tz) if quarter == 4 else datetime(year, 3 * quarter + 1, 1, tzinfo=tz)
+    return Period(f"{year}Q{quarter}", start, end)
+
+
+@dataclass(frozen=True)
+class FindingQuery:
+    target_id: str | None = None
+    period: Period | None = None  # findings open at any time in the period
+
+
+def query_findings(session: Session, query: FindingQuery, tz: Any) -> list[dict[str, Any]]:
+    """Findings as INTERFACE.md's JSON objects (plus their ``id``), newest first."""
+    from govmon.models import Target
+
+    stmt = select(Finding, Target).join(Target, Finding.target_id == Target.id)
+    if query.target_id:
+        stmt = stmt.where(Finding.target_id == query.target_id)
+    if query.period is not None:
+        stmt = stmt.where(Finding.first_seen < query.period.end).where(
+            (Finding.resolved_at.is_(None)) | (Finding.resolved_at >= query.period.start)
+        )
+    stmt = stmt.order_by(Finding.last_seen.desc(), Finding.id.desc())
+    return [{"id": finding.id, **finding.to_json(target, tz)} for finding, target in session.execute(stmt)]

@@ -115,6 +115,7 @@ class PageFacts:
     items: list[ListItem] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    text: str = ""  # the visible text, one block a line (not in to_dict: it can be long)
 
     def to_dict(self) -> dict[str, Any]:
         pub, wri = self.publish_date, self.written_date
@@ -1158,6 +1159,7 @@ def _extract(facts: PageFacts, url: str, body: bytes, headers: Mapping[str, str]
         seg_starts.append(pos)
         pos += len(s) + 1
     page_text = "\n".join(segs)
+    facts.text = page_text
     labels = _find_labels(page_text, seg_starts, segs, page.seg_owner) if segs else []
     gk = _parse_gkmlpt(gk_scripts) if gk_scripts else None
 
@@ -1320,7 +1322,9 @@ def _pick_title(
         matching = [h for h in headings if not _is_site_name(h[1], site_names)
                     and _heading_matches(h[1], article_segments, page_title)]
         if matching:
-            matching.sort(key=lambda h: (h[0], -len(h[1])))
+            # the site's name is often a heading too (a logo h1) and one of <title>'s
+            # segments: the article's own title is the longest heading that matches
+            matching.sort(key=lambda h: (-len(h[1]), h[0]))
             best = matching[0]
             return best[1], best[3]
         candidates = [s for s in segments if not _is_site_name(s, site_names)]

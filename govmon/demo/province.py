@@ -169,6 +169,8 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
     policies = [("/zcwj/202305/t1042.html", "示范县人民政府关于印发示范县农村人居环境整治实施方案的通知", 20),
                 ("/zcwj/202304/t1039.html", "示范县人民政府办公室关于做好2023年春耕生产工作的通知", 35)]
     personnel = [("/rsxx/c1.html", "示范县人民政府关于陈某某等同志职务任免的通知", 200)]
+    # The home page's picture news is fresh, so the home page itself is updated.
+    pictures = [("/tpxw/c1.html", "示范县第十届农民丰收节开幕", 1)]
 
     def article(title: str, ago: int, body: str) -> DemoResponse:
         return page(title, f'<div class="article"><h1>{title}</h1>'
@@ -189,7 +191,7 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
 
     site: dict[str, DemoResponse | Callable[[], DemoResponse]] = {
         "/": page("首页", '<table class="home"><tr><td><b>政务动态</b></td></tr>'
-                        f'{rows(news[:2] + policies[:1])}</table>'
+                        f'{rows(pictures + news[:2] + policies[:1])}</table>'
                         '<p><a href="/zt/2019/index.html">不忘初心、牢记使命主题教育专题</a></p>'
                         f'<p><a href="{links["head405"]}">示范县政务服务网</a></p>'),
         "/zwdt/": column("政务动态", news[:5], '<a href="/zwdt/index_1.html">下一页</a>'),
@@ -204,7 +206,7 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
         "/zcwj/202304/t1039.html": policy(policies[1][1], 35, 40, "示府办〔2023〕8号", "007000001/2023-00039",
                                           f"<p>附件：春耕生产物资储备情况表（{t.cn(30)}更新）</p>"),
     }
-    for href, title, ago in news + news_older + notices + personnel:
+    for href, title, ago in pictures + news + news_older + notices + personnel:
         site[href] = article(title, ago, f"<p>{title}。有关情况报道如下。</p>")
     return site
 

@@ -1,31 +1,109 @@
-"""`govmon demo`: serve the demonstration pages on loopback and show what govmon reads."""
+"""`govmon demo`: serve the demonstration province on loopback, scan it, show the findings."""
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
 import typer
 
-from govmon.crawler.extract import extract_page
-from govmon.crawler.fetch import fetch
-from govmon.demo.pages import demo_pages
-from govmon.demo.server import DemoServer
+from govmon.config import Config
+from govmon.demo.province import PLANTED, SERIOUS_TERM, SITES, TRAPS, Planted, province_sites
+from govmon.demo.server import DemoServer, unused_url
 
 
-def run_demo() -> int:
-    sites = demo_pages()
-    with DemoServer.serving(sites) as server:
-        typer.echo("演示网站已在本机回环地址上启动：")
-        for label, base in server.base_urls.items():
-            typer.echo(f"  {label}: {base}")
-        from govmon.cli import render_facts
+class DemoProvince:
+    """The demo sites being served, their config, and where each planted defect lives."""
 
-        for label, site in sites.items():
-            for path in site:
-                url = server.base_urls[label] + path
-                result = fetch(url)
-                data = extract_page(result.final_url, result.body, result.headers).to_dict()
-                data.update(url=url, final_url=result.final_url, status=result.status)
-                typer.echo("\n" + "=" * 72)
-                typer.echo(f"govmon inspect {url}")
-                typer.echo("-" * 72)
-                typer.echo(render_facts(data))
+    def __init__(self, server: DemoServer, config: Config, offline_url: str) -> None:
+        self.server = server
+        self.config = config
+        self.offline_url = offline_url
+
+    def subject(self, planted: Planted) -> str:
+        """The finding subject a correct scan reports for ``planted``."""
+        if planted.subject == "@offline":
+            return self.offline_url
+        if planted.subject.startswith("/"):
+            return self.server.base_urls[planted.site] + planted.subject
+        if "@/" in planted.subject:
+            term, path = planted.subject.split("@", 1)
+            return f"{term}@{self.server.base_urls[planted.site]}{path}"
+        return planted.subject
+
+    def expected(self) -> set[tuple[str, str, str]]:
+        """(target id, check id, subject) of every planted defect."""
+        return {(p.site, p.check, self.subject(p)) for p in PLANTED}
+
+
+def demo_config(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> Config:
+    sites = []
+    for site in SITES:
+        base = base_urls.get(site.id, down_url.rstrip("/"))
+        entry: dict[str, Any] = {"id": site.id, "name": site.name, "organizer": site.organizer,
+                                 "category": site.category, "url": base + "/"}
+        if site.columns:
+            entry["columns"] = [{"name": n, "url": base + path, "kind": k} for n, path, k in site.columns]
+        sites.append(entry)
+    return Config.from_mapping({
+        "database": database,
+        "sites": sites,
+        # Loopback hosts: the demo's off-site links are on 127.0.0.x; 5 ms between requests
+        # is still a delay > 0, which keeps Scrapy's per-site concurrency limit in force.
+        "crawl": {"allow_private_addresses": True, "download_delay_s": 0.005, "timeout_s": 5, "retries": 1,
+                  "retry_after_max_s": 5, "contact": "demo@localhost"},
+        "lexicon": {"serious_errors": [SERIOUS_TERM]},
+    }, source="<演示配置>")
+
+
+@contextmanager
+def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator[DemoProvince]:
+    """Serve the demo province on loopback for the duration of the ``with`` block."""
+    labels = [site.id for site in SITES if site.id != "shifan-town"] + ["helper"]
+    server = DemoServer(labels)
+    offline = unused_url("127.0.0.250")
+    down = unused_url("127.0.0.251")
+    for label, site in province_sites(as_of, helper_base=server.base_urls["helper"], offline_url=offline).items():
+        server.mount(label, site)
+    base_urls = {k: v for k, v in server.base_urls.items() if k != "helper"}
+    with server:
+        yield DemoProvince(server, demo_config(base_urls, down, database=database), offline)
+
+
+def run_demo(database: str | None = None) -> int:
+    from govmon.cli import render_scan_summary
+    from govmon.db import open_database
+    from govmon.findings import FindingQuery, query_findings
+    from govmon.scan import parse_as_of, run_scan
+    from govmon.terminal import findings_as_table
+
+    with tempfile.TemporaryDirectory(prefix="govmon-demo-") as tmp:
+        url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        today = dt.datetime.now().date()
+        with serving_province(today, database=url) as province:
+            config = province.config
+            as_of = parse_as_of(None, config)
+            typer.echo("演示省份：5 个登记网站（其中 1 个无法访问），网站在本机回环地址上运行：")
+            for site in config.sites:
+                typer.echo(f"  {site.name}（{site.category}）：{site.url}")
+            typer.echo("\n正在扫描（首页 → 栏目 → 列表 → 最新文章 → 全部链接）……")
+            sessions = open_database(url)
+            results = run_scan(config, sessions, list(config.sites), as_of=as_of,
+                               progress=lambda message: typer.echo("  " + message))
+            typer.echo("\n" + render_scan_summary(results, as_of))
+            with sessions() as session:
+                rows = query_findings(session, FindingQuery(), config.tzinfo)
+            typer.echo("\n发现的问题：\n" + findings_as_table(rows))
+            keys = {(r["target_id"], r["check"]) for r in rows}
+            typer.echo(f"\n演示中埋设了 {len(PLANTED)} 个问题：")
+            for planted in PLANTED:
+                mark = "已发现" if (planted.site, planted.check) in keys else "未发现"
+                typer.echo(f"  [{mark}] {planted.site}  {planted.check}  {planted.why}")
+            typer.echo(f"\n以及 {len(TRAPS)} 个不应报告的陷阱，例如：")
+            for trap in TRAPS[:5]:
+                typer.echo(f"  - {trap}")
+            typer.echo("\n用 govmon inspect 网址 可以查看任一网页被读成了什么。")
     return 0

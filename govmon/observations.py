@@ -1,0 +1,305 @@
+"""Observations between the gatherers and the checks: stored as rows, read back as artifacts.
+
+:func:`store_site_observations` writes what one site crawl saw (pages, list items, links,
+link checks, discovered columns) under its scan. :func:`load_site_artifacts` reads a stored
+scan back as the :class:`~govmon.checks.artifacts.SiteArtifacts` the checks consume, so a
+threshold change re-judges stored data without a re-crawl (DESIGN.md, rule 1).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govmon.checks.artifacts import (
+    ArticleObs,
+    ColumnObs,
+    ItemObs,
+    LinkObs,
+    PageObs,
+    SiteArtifacts,
+    TargetInfo,
+)
+from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
+from govmon.models import Link, LinkCheck, ListItem, Page, Scan, SiteColumn, Target, utcnow
+
+MAX_TEXT_CHARS = 200_000  # visible text kept per page (the serious-error lexicon reads it)
+MAX_URL_CHARS = 2_000  # longer URLs are not indexed by PostgreSQL; such links are not stored
+
+
+@dataclass
+class CollectedObservations:
+    """What a crawl handed to its sink, in arrival order."""
+
+    pages: list[PageObservation] = field(default_factory=list)
+    columns: list[ColumnObservation] = field(default_factory=list)
+    links: list[LinkCheckObservation] = field(default_factory=list)
+
+    def __call__(self, observation: object) -> None:
+        if isinstance(observation, PageObservation):
+            self.pages.append(observation)
+        elif isinstance(observation, ColumnObservation):
+            self.columns.append(observation)
+        elif isinstance(observation, LinkCheckObservation):
+            self.links.append(observation)
+
+
+def _item_day(page_date: Any) -> dt.date | None:
+    """A list entry's date; a month-only one counts as its month's last day (never older)."""
+    if page_date is None:
+        return None
+    if page_date.day is None:
+        return dt.date(page_date.year, page_date.month, calendar.monthrange(page_date.year, page_date.month)[1])
+    return page_date.as_date()
+
+
+def _page_day(page_date: Any) -> dt.date | None:
+    if page_date is None:
+        return None
+    return page_date.as_date() or dt.date(page_date.year, page_date.month, 1)
+
+
+def store_site_observations(
+    session: Session, scan: Scan, target_id: str, collected: CollectedObservations
+) -> None:
+    """Write one crawl's observations under ``scan`` (flushes; the caller commits)."""
+    columns: dict[str, SiteColumn] = {
+        column.url: column
+        for column in session.scalars(select(SiteColumn).where(SiteColumn.target_id == target_id))
+    }
+    for seen in collected.columns:
+        column = columns.get(seen.url)
+        if column is None:
+            column = SiteColumn(target_id=target_id, name=seen.name, url=seen.url, kind=seen.kind, source=seen.source)
+            session.add(column)
+            columns[seen.url] = column
+        elif seen.source == "discovered" and column.source == "discovered":
+            column.name, column.kind, column.active = seen.name, seen.kind, True
+    session.flush()
+
+    pages_by_url: dict[str, Page] = {}
+    for seen in collected.pages:
+        facts = seen.facts
+        column = columns.get(seen.column_url) if seen.column_url else None
+        extra: dict[str, Any] = {
+            "page_type": seen.page_type,
+            "list_index": seen.list_index,
+            "listed_title": seen.listed_title,
+            "listed_text": seen.listed_text,
+            "column_url": seen.column_url,
+            "error_kind": seen.error_kind,
+            "footer_text": seen.footer_text or "",
+            "redirects": [list(r) for r in seen.redirects],
+        }
+        page = Page(
+            scan_id=scan.id,
+            url=seen.url,
+            final_url=seen.final_url,
+            status_code=seen.status,
+            content_type=seen.headers.get("content-type"),
+            fetched_at=seen.fetched_at,
+            elapsed_ms=seen.elapsed_ms,
+            page_type=seen.page_type if seen.page_type in ("home", "list", "article") else "other",
+            column_id=column.id if column is not None else None,
+            error=seen.error,
+        )
+        if facts is not None:
+            publish, written = facts.publish_date, facts.written_date
+            page.encoding = facts.encoding
+            page.title = facts.title
+            page.publish_date = _page_day(publish)
+            page.publish_date_raw = publish.raw if publish else None
+            page.written_date = _page_day(written)
+            page.written_date_precision = written.precision if written else None
+            page.written_date_raw = written.raw if written else None
+            page.source, page.issuer = facts.source, facts.issuer
+            page.index_no, page.doc_no = facts.index_no, facts.doc_no
+            extra.update(
+                publish_date_how=facts.publish_date_how,
+                publish_date_precision=publish.precision if publish else None,
+                publish_time=publish.time_iso() if publish else None,
+                written_date_how=facts.written_date_how,
+                is_html=facts.is_html,
+                truncated=facts.truncated,
+                warnings=list(facts.warnings),
+                text=facts.text[:MAX_TEXT_CHARS],
+            )
+            for position, item in enumerate(facts.items):
+                page.list_items.append(
+                    ListItem(
+                        column_id=page.column_id,
+                        title=item.title,
+                        text=item.text,
+                        url=item.url,
+                        date=_item_day(item.date),
+                        position=position,
+                    )
+                )
+        page.facts = extra
+        session.add(page)
+        pages_by_url.setdefault(seen.url, page)
+    session.flush()
+
+    for check in collected.links:
+        if len(check.url) > MAX_URL_CHARS:
+            continue
+        session.add(
+            LinkCheck(
+                scan_id=scan.id,
+                url=check.url,
+                method=check.method,
+                status_code=check.status,
+                outcome=check.outcome,
+                error=check.error,
+                redirects=[list(r) for r in check.redirects],
+                elapsed_ms=check.elapsed_ms,
+            )
+        )
+        for page_url, text, visible in check.found_on:
+            source = pages_by_url.get(page_url)
+            session.add(
+                Link(
+                    scan_id=scan.id,
+                    source_page_id=source.id if source is not None else None,
+                    url=check.url,
+                    text=text,
+                    visible=visible,
+                    on_home=source is not None and source.page_type == "home",
+                )
+            )
+    session.flush()
+
+
+def _page_obs(page: Page) -> PageObs:
+    facts = page.facts or {}
+    return PageObs(
+        url=page.url,
+        final_url=page.final_url,
+        status=page.status_code,
+        error=page.error,
+        error_kind=facts.get("error_kind"),
+        page_type=page.page_type,  # type: ignore[arg-type]
+        title=page.title,
+        publish_date=page.publish_date,
+        publish_date_raw=page.publish_date_raw,
+        publish_date_how=facts.get("publish_date_how"),
+        publish_date_precision=facts.get("publish_date_precision"),
+        written_date=page.written_date,
+        written_date_precision=page.written_date_precision,  # type: ignore[arg-type]
+        written_date_raw=page.written_date_raw,
+        written_date_how=facts.get("written_date_how"),
+        text=facts.get("text") or "",
+        footer_text=facts.get("footer_text") or "",
+        fetched_at=page.fetched_at,
+        content_type=page.content_type,
+    )
+
+
+def _items(rows: Iterable[ListItem]) -> list[ItemObs]:
+    return [ItemObs(title=row.title, text=row.text, url=row.url, date=row.date) for row in rows]
+
+
+def load_site_artifacts(
+    session: Session, scan: Scan, *, as_of: dt.datetime, lexicon: tuple[str, ...] | None, complete: bool
+) -> SiteArtifacts:
+    """Read a stored site scan back as the artifacts its checks need."""
+    target = session.get(Target, scan.target_id)
+    assert target is not None
+    pages = list(session.scalars(select(Page).where(Page.scan_id == scan.id).order_by(Page.id)))
+    items_by_page: dict[int, list[ListItem]] = defaultdict(list)
+    if pages:
+        for item in session.scalars(
+            select(ListItem).join(Page).where(Page.scan_id == scan.id).order_by(ListItem.page_id, ListItem.position)
+        ):
+            items_by_page[item.page_id].append(item)
+
+    home_page = next((p for p in pages if p.page_type == "home"), None)
+    columns = {c.id: c for c in session.scalars(select(SiteColumn).where(SiteColumn.target_id == target.id))}
+    lists: dict[int, list[Page]] = defaultdict(list)
+    articles: list[ArticleObs] = []
+    for page in pages:
+        facts = page.facts or {}
+        if page.page_type == "list" and page.column_id is not None:
+            lists[page.column_id].append(page)
+        elif page.page_type == "article":
+            articles.append(
+                ArticleObs(
+                    page=_page_obs(page),
+                    column_url=facts.get("column_url"),
+                    listed_title=facts.get("listed_title"),
+                    listed_text=facts.get("listed_text"),
+                )
+            )
+
+    column_obs: list[ColumnObs] = []
+    for column_id, list_pages in lists.items():
+        column = columns[column_id]
+        list_pages.sort(key=lambda p: (p.facts or {}).get("list_index") or 1)
+        first = _page_obs(list_pages[0])
+        items = [item for p in list_pages for item in _items(items_by_page[p.id])]
+        column_obs.append(
+            ColumnObs(
+                name=column.name,
+                url=column.url,
+                kind=column.kind,  # type: ignore[arg-type]
+                source=column.source,  # type: ignore[arg-type]
+                page=first,
+                items=items,
+                complete=all(_page_obs(p).ok for p in list_pages),
+            )
+        )
+
+    found_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    on_home: dict[str, bool] = defaultdict(bool)
+    page_urls = {p.id: p.url for p in pages}
+    for link in session.scalars(select(Link).where(Link.scan_id == scan.id).order_by(Link.id)):
+        found_on[link.url].append((page_urls.get(link.source_page_id or -1, ""), link.text or ""))
+        on_home[link.url] = on_home[link.url] or link.on_home
+    links = [
+        LinkObs(
+            url=check.url,
+            outcome=check.outcome,  # type: ignore[arg-type]
+            status=check.status_code,
+            method=check.method,
+            error=check.error,
+            redirects=tuple(tuple(r) for r in (check.redirects or ())),  # type: ignore[misc]
+            found_on=tuple(found_on.get(check.url, ())),
+            on_home=on_home.get(check.url, False),
+        )
+        for check in session.scalars(select(LinkCheck).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
+    ]
+
+    missing = set()
+    if home_page is None:
+        missing.add("home")
+    if not links and (home_page is None or home_page.error):
+        missing.add("links")
+    return SiteArtifacts(
+        target=TargetInfo(id=target.id, name=target.name, organizer=target.organizer,
+                          category=target.category, url=target.url),
+        as_of=as_of,
+        scan_complete=complete,
+        home=_page_obs(home_page) if home_page is not None else None,
+        home_items=_items(items_by_page[home_page.id]) if home_page is not None else (),
+        columns=column_obs,
+        articles=articles,
+        links=links,
+        lexicon=lexicon,
+        missing=frozenset(missing),
+    )
+
+
+def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta) -> Scan:
+    """A new site scan row, running and leased to ``owner`` (committed by the caller)."""
+    now = utcnow()
+    scan = Scan(target_id=target_id, kind="site", status="running", started_at=now, as_of=as_of,
+                lease_owner=owner, lease_expires_at=now + lease)
+    session.add(scan)
+    session.flush()
+    return scan

@@ -1,0 +1,265 @@
+"""A scan: crawl registered sites, store what was seen, judge it, keep the findings.
+
+One asyncio loop runs every crawl (Scrapy on the asyncio reactor, see crawler/runner.py);
+database work runs in worker threads so it never stalls the crawls. Each site's scan row is
+committed as ``running`` when it starts; its observations, findings and final status are
+written in one transaction when its crawl ends, so a crash or SIGINT never leaves a
+half-written scan. A scan that did not finish (stopped, home page unreachable) is
+``incomplete`` and resolves no finding. One site's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from govmon.checks.registry import run_checks
+from govmon.config import Account, Config, Site
+from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
+from govmon.crawler.urls import host_of
+from govmon.findings import record_findings
+from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
+from govmon.observations import (
+    CollectedObservations,
+    load_site_artifacts,
+    started_scan,
+    store_site_observations,
+)
+
+SCAN_LEASE = dt.timedelta(hours=2)
+
+
+@dataclass
+class SiteScanResult:
+    """What one site's scan did, for the summary table."""
+
+    target_id: str
+    name: str
+    scan_id: int | None = None
+    status: str = "failed"  # complete | incomplete | failed
+    reason: str = ""
+    pages: int = 0
+    links_checked: int = 0
+    open_by_severity: Counter[str] = field(default_factory=Counter)
+    opened: int = 0
+    resolved: int = 0
+    seconds: float = 0.0
+
+
+def target_specs(config: Config) -> list[TargetSpec]:
+    specs: list[TargetSpec] = []
+    for site in config.sites:
+        specs.append(TargetSpec(
+            id=site.id, kind="site", name=site.name, organizer=site.organizer, category=site.category,
+            platform=None, url=str(site.url),
+            columns=tuple(ColumnSpec(c.name, str(c.url), c.kind or _classify(c.name)) for c in site.columns),
+        ))
+    for account in config.accounts:
+        specs.append(TargetSpec(
+            id=account.id, kind="account", name=account.name, organizer=account.organizer, category=None,
+            platform=account.platform, url=str(account.url),
+        ))
+    return specs
+
+
+def _classify(name: str) -> str:
+    from govmon.crawler.columns import classify_column
+
+    return classify_column(name)
+
+
+def parse_as_of(text: str | None, config: Config) -> dt.datetime:
+    """``--as-of``: an ISO date or date-time; naive values are in the configured zone."""
+    zone = config.tzinfo
+    if not text:
+        return dt.datetime.now(zone)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of 不是有效的 ISO 8601 日期或时间：{text!r}（例如 2023-06-30 或 2023-06-30T09:30）") from None
+    if len(text) <= 10:  # a bare date: the end of that day
+        value = value.replace(hour=23, minute=59, second=59)
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+
+
+class SiteScanner:
+    """Scans sites of one config into one database, ``concurrent_sites`` at a time."""
+
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker[Session],
+        *,
+        as_of: dt.datetime,
+        stop_event: asyncio.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = session_factory
+        self.as_of = as_of
+        self.stop_event = stop_event or asyncio.Event()
+        self.progress = progress or (lambda message: None)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
+        self.lexicon = tuple(config.lexicon.serious_error_terms) or None
+
+    async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
+        await asyncio.to_thread(self._sync_registry)
+        limit = asyncio.Semaphore(self.config.crawl.concurrent_sites)
+
+        async def one(site: Site) -> SiteScanResult:
+            async with limit:
+                return await self.scan_site(site)
+
+        return list(await asyncio.gather(*(one(site) for site in sites)))
+
+    def _sync_registry(self) -> None:
+        with self.sessions.begin() as session:
+            sync_targets(session, target_specs(self.config))
+
+    async def scan_site(self, site: Site) -> SiteScanResult:
+        result = SiteScanResult(target_id=site.id, name=site.name)
+        started = time.monotonic()
+        if self.stop_event.is_set():
+            result.status, result.reason = "incomplete", "已停止"
+            return result
+        try:
+            result.scan_id = await asyncio.to_thread(self._start, site.id)
+            self.progress(f"开始扫描 {site.name}（{site.url}）")
+            collected = CollectedObservations()
+            spec = SiteCrawlSpec.from_site(site, registered_hosts=self.registered_hosts)
+            outcome = await crawl_site(spec, self.config.crawl, collected, stop_event=self.stop_event)
+            result.pages = len(collected.pages)
+            result.links_checked = sum(1 for link in collected.links if link.outcome != "skipped")
+            result.reason = _REASONS.get(outcome.reason, outcome.reason)
+            await asyncio.to_thread(self._finish, site, result, collected, outcome.complete, outcome.stats)
+        except Exception as exc:  # one site's failure never stops the others
+            result.status, result.reason = "failed", f"扫描出错：{type(exc).__name__}: {exc}"
+            if result.scan_id is not None:
+                await asyncio.to_thread(self._mark_failed, result.scan_id, result.reason)
+        result.seconds = time.monotonic() - started
+        self.progress(f"完成 {site.name}：{_STATUS[result.status]}，{result.pages} 个网页，"
+                      f"{result.links_checked} 个链接，用时 {result.seconds:.1f} 秒")
+        return result
+
+    def _start(self, target_id: str) -> int:
+        with self.sessions.begin() as session:
+            return started_scan(session, target_id, as_of=self.as_of, owner=self.owner, lease=SCAN_LEASE).id
+
+    def _finish(self, site: Site, result: SiteScanResult, collected: CollectedObservations,
+                complete: bool, stats: object) -> None:
+        with self.sessions.begin() as session:
+            scan = session.get(Scan, result.scan_id)
+            assert scan is not None
+            store_site_observations(session, scan, site.id, collected)
+            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete)
+            judged = run_checks(artifacts, self.config)
+            recorded = record_findings(
+                session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,
+                judged_checks=judged.judged, covers=judged.covers,
+            )
+            scan.status = "complete" if complete else "incomplete"
+            scan.finished_at = utcnow()
+            scan.lease_owner = scan.lease_expires_at = None
+            scan.stats = {**_stats_dict(stats), "skipped_checks": judged.skipped}
+            result.status = scan.status
+            result.opened = len(recorded.opened) + len(recorded.reopened)
+            result.resolved = len(recorded.resolved)
+            result.open_by_severity = Counter(
+                session.scalars(select(Finding.severity).where(Finding.target_id == site.id, Finding.status == "open"))
+            )
+
+    def _mark_failed(self, scan_id: int, reason: str) -> None:
+        with self.sessions.begin() as session:
+            scan = session.get(Scan, scan_id)
+            if scan is not None and scan.status == "running":
+                scan.status, scan.error, scan.finished_at = "failed", reason, utcnow()
+                scan.lease_owner = scan.lease_expires_at = None
+
+
+_STATUS = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}
+_REASONS = {
+    "finished": "",
+    "stopped": "已停止（扫描被中断）",
+    "home_unreachable": "首页无法访问",
+    "robots_disallowed": "robots.txt 禁止抓取首页",
+    "spider_error": "抓取程序出错",
+}
+
+
+def _stats_dict(stats: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(stats) if is_dataclass(stats) and not isinstance(stats, type) else {}
+
+
+def select_targets(config: Config, names: Sequence[str]) -> tuple[list[Site], list[Account]]:
+    """The sites and accounts named (by id or name; all when none), in config order."""
+    chosen = [config.find_target(name) for name in names] if names else list(config.targets)
+    sites = [t for t in chosen if isinstance(t, Site) and t.enabled]
+    accounts = [t for t in chosen if isinstance(t, Account) and t.enabled]
+    return sites, accounts
+
+
+async def scan_sites(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    sites: Sequence[Site],
+    *,
+    as_of: dt.datetime,
+    progress: Callable[[str], None] | None = None,
+    handle_signals: bool = False,
+) -> list[SiteScanResult]:
+    """Scan ``sites`` in the running loop; SIGINT/SIGTERM (when handled) stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[int] = []
+    if handle_signals:
+        def request_stop() -> None:
+            if not stop.is_set():
+                print("\n收到停止信号：正在停止扫描，已读取的内容会保存，本次扫描记为未完成……", file=sys.stderr)
+            stop.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, request_stop)
+                handled.append(signum)
+            except (NotImplementedError, RuntimeError):
+                pass
+    try:
+        scanner = SiteScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress)
+        return await scanner.scan(sites)
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def run_scan(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    sites: Sequence[Site],
+    *,
+    as_of: dt.datetime,
+    progress: Callable[[str], None] | None = None,
+) -> list[SiteScanResult]:
+    """The ``govmon scan`` entry: its own loop, signal handling, reactor shut down after."""
+
+    async def main() -> list[SiteScanResult]:
+        try:
+            return await scan_sites(config, session_factory, sites, as_of=as_of, progress=progress,
+                                    handle_signals=True)
+        finally:
+            shutdown_reactor()
+
+    return asyncio.run(main())
