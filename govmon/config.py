@@ -594,6 +594,7 @@ class CrawlSettings(_Section):
     contact: HeaderText | None = None
     user_agent: HeaderText
     max_pages_per_site: StrictInt = Field(2000, ge=1)
+    max_link_checks: StrictInt = Field(20000, ge=0)  # link requests per site scan
     max_depth: StrictInt = Field(4, ge=0)
     articles_per_column: StrictInt = Field(5, ge=0)
     list_pages_per_column: StrictInt = Field(3, ge=1)

@@ -28,6 +28,7 @@ from govmon.checks.registry import run_checks
 from govmon.config import Account, Config, Site
 from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
+from govmon.db import write_lock
 from govmon.findings import record_findings
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import (
@@ -160,6 +161,7 @@ class SiteScanner:
     def _finish(self, site: Site, result: SiteScanResult, collected: CollectedObservations,
                 complete: bool, stats: object) -> None:
         with self.sessions.begin() as session:
+            write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
             store_site_observations(session, scan, site.id, collected)
@@ -182,6 +184,7 @@ class SiteScanner:
 
     def _mark_failed(self, scan_id: int, reason: str) -> None:
         with self.sessions.begin() as session:
+            write_lock(session, f"scan-failed:{scan_id}")
             scan = session.get(Scan, scan_id)
             if scan is not None and scan.status == "running":
                 scan.status, scan.error, scan.finished_at = "failed", reason, utcnow()

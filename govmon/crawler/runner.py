@@ -297,7 +297,7 @@ def build_settings(
         "GOVMON_ARTICLES_PER_COLUMN": int(getattr(crawl, "articles_per_column", 10)),
         "GOVMON_LIST_PAGES_PER_COLUMN": list_pages,
         "GOVMON_MAX_PAGE_BYTES": max_page_bytes,
-        "GOVMON_MAX_LINK_CHECKS": int(getattr(crawl, "max_link_checks", 3000)),
+        "GOVMON_MAX_LINK_CHECKS": int(crawl.max_link_checks),
         "GOVMON_LINK_FOUND_ON_MAX": 20,
         "GOVMON_MAX_QUERY_VARIANTS": 100,
         "GOVMON_EXTRACTOR": "govmon.crawler.extract.extract_page",

@@ -335,7 +335,7 @@ class SiteSpider(scrapy.Spider):
         spider.list_pages_per_column = max(1, s.getint("GOVMON_LIST_PAGES_PER_COLUMN", 3))
         spider.max_page_bytes = s.getint("GOVMON_MAX_PAGE_BYTES", 5_000_000)
         spider.max_depth = s.getint("GOVMON_MAX_DEPTH", 0)
-        spider._link_requests_left = s.getint("GOVMON_MAX_LINK_CHECKS", 3000)
+        spider._link_requests_left = s.getint("GOVMON_MAX_LINK_CHECKS", 20000)
         spider.links = LinkRegistry(
             found_on_cap=s.getint("GOVMON_LINK_FOUND_ON_MAX", 20),
             max_query_variants=s.getint("GOVMON_MAX_QUERY_VARIANTS", 100),

@@ -7,6 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -18,10 +19,11 @@ from govmon.demo.server import DemoServer, unused_url
 class DemoProvince:
     """The demo sites being served, their config, and where each planted defect lives."""
 
-    def __init__(self, server: DemoServer, config: Config, offline_url: str) -> None:
+    def __init__(self, server: DemoServer, config: Config, offline_url: str, mapping: dict[str, Any]) -> None:
         self.server = server
         self.config = config
         self.offline_url = offline_url
+        self.mapping = mapping  # the config as a plain mapping, e.g. to write a config.yaml
 
     def subject(self, planted: Planted) -> str:
         """The finding subject a correct scan reports for ``planted``."""
@@ -39,7 +41,8 @@ class DemoProvince:
         return {(p.site, p.check, self.subject(p)) for p in PLANTED}
 
 
-def demo_config(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> Config:
+def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> dict[str, Any]:
+    """The demo province's config.yaml content (a plain mapping)."""
     sites = []
     for site in SITES:
         base = base_urls.get(site.id, down_url.rstrip("/"))
@@ -48,7 +51,7 @@ def demo_config(base_urls: dict[str, str], down_url: str, *, database: str | Non
         if site.columns:
             entry["columns"] = [{"name": n, "url": base + path, "kind": k} for n, path, k in site.columns]
         sites.append(entry)
-    return Config.from_mapping({
+    return {
         "database": database,
         "sites": sites,
         # Loopback hosts: the demo's off-site links are on 127.0.0.x; 5 ms between requests
@@ -56,7 +59,7 @@ def demo_config(base_urls: dict[str, str], down_url: str, *, database: str | Non
         "crawl": {"allow_private_addresses": True, "download_delay_s": 0.005, "timeout_s": 5, "retries": 1,
                   "retry_after_max_s": 5, "contact": "demo@localhost"},
         "lexicon": {"serious_errors": [SERIOUS_TERM]},
-    }, source="<演示配置>")
+    }
 
 
 @contextmanager
@@ -70,22 +73,22 @@ def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator
         server.mount(label, site)
     base_urls = {k: v for k, v in server.base_urls.items() if k != "helper"}
     with server:
-        yield DemoProvince(server, demo_config(base_urls, down, database=database), offline)
+        mapping = demo_config_mapping(base_urls, down, database=database)
+        yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping)
 
 
 def run_demo(database: str | None = None) -> int:
     from govmon.cli import render_scan_summary
     from govmon.db import open_database
     from govmon.findings import FindingQuery, query_findings
-    from govmon.scan import parse_as_of, run_scan
+    from govmon.scan import run_scan
     from govmon.terminal import findings_as_table
 
     with tempfile.TemporaryDirectory(prefix="govmon-demo-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        today = dt.datetime.now().date()
-        with serving_province(today, database=url) as province:
+        as_of = dt.datetime.now(ZoneInfo("Asia/Shanghai"))  # the demo config's time zone
+        with serving_province(as_of.date(), database=url) as province:
             config = province.config
-            as_of = parse_as_of(None, config)
             typer.echo("演示省份：5 个登记网站（其中 1 个无法访问），网站在本机回环地址上运行：")
             for site in config.sites:
                 typer.echo(f"  {site.name}（{site.category}）：{site.url}")
