@@ -232,7 +232,7 @@ def test_spec_and_settings():
         ("人事任免", "http://www.lianjiang.gov.cn/rs/", "personnel"),
     )
     assert spec.allowed_hosts == {"www.lianjiang.gov.cn", "lianjiang.gov.cn", "zwdt.lianjiang.gov.cn"}
-    crawl = NS(
+    crawl = NS(max_link_checks=20000, 
         allow_private_addresses=False, concurrency_per_domain=3, download_delay_s=0.5, timeout_s=15, retries=2,
         user_agent="", contact="https://example.gov.cn/govmon", max_pages_per_site=300, max_depth=6,
         articles_per_column=10, list_pages_per_column=3, max_page_bytes=5_000_000, max_redirects=5,

@@ -58,6 +58,7 @@ class CrawlSettings(Protocol):
     user_agent: str
     contact: str
     max_pages_per_site: int
+    max_link_checks: int
     max_depth: int
     articles_per_column: int
     list_pages_per_column: int
