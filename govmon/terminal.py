@@ -42,11 +42,20 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, max_width: int 
     return "\n".join(lines)
 
 
+def check_title(check_id: str) -> str:
+    """The check's Chinese title (指标) from the registry, or its id when unknown."""
+    from govmon.checks.registry import CHECKS
+
+    check = CHECKS.get(check_id)
+    return check.title if check is not None else check_id
+
+
 def findings_as_table(findings: Sequence[dict[str, Any]]) -> str:
     if not findings:
         return "没有发现问题。"
     rows = [
-        [str(f["id"]), f["target"], SEVERITY_LABELS.get(f["severity"], f["severity"]), f["check"], f["message"],
+        [str(f["id"]), f["target"], SEVERITY_LABELS.get(f["severity"], f["severity"]), check_title(f["check"]),
+         f["message"],
          f.get("url") or "", f["first_seen"][:10], f["last_seen"][:10], STATUS_LABELS.get(f["status"], f["status"])]
         for f in findings
     ]

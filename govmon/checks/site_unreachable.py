@@ -33,7 +33,8 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
     home = artifacts.home
     if home is None or not home.failed:
         return []
-    when = home.fetched_at or artifacts.as_of
+    # shown in the monitoring time point's zone (the configured one), as the office reads it
+    when = (home.fetched_at or artifacts.as_of).astimezone(artifacts.as_of.tzinfo)
     if home.error:
         reason = home.error
     elif home.status is None:

@@ -36,18 +36,18 @@ class Planted:
 
 
 PLANTED: tuple[Planted, ...] = (
-    Planted("shifan-county", "content.date_order", "/zcwj/202305/t1042.html", "发布日期早于成文日期（元数据表）"),
+    Planted("shifan-county", "content.date_order", "/zcwj/202305/t1042.html", "信息公开元数据表中发布日期比成文日期早 2 天"),
     Planted("shifan-county", "column.stale", "/zwdt/", "政务动态 40 天未更新"),
     Planted("shifan-county", "links.broken", "/zt/2019/index.html", "首页专题链接 404"),
-    Planted("shifan-water", "content.title_mismatch", "/gzdt/0612/c2.html", "列表标题与文章标题不符"),
+    Planted("shifan-water", "content.title_mismatch", "/gzdt/0612/c2.html", "列表写的是河湖“清四乱”，文章讲的是义务植树"),
     Planted("shifan-water", "column.empty", "/ztzl/", "专题专栏没有任何信息"),
     Planted("shifan-water", "content.undated", "/tzgg/c7.html", "文章没有发布日期"),
-    Planted("shifan-water", "content.serious_error", SERIOUS_TERM + "@/gzdt/0605/c3.html", "严重表述错误"),
+    Planted("shifan-water", "content.serious_error", SERIOUS_TERM + "@/gzdt/0605/c3.html", "正文把国名写成“中国人民共和国”"),
     Planted("shifan-water", "site.identifiers", "home", "页脚缺网站标识码和公安备案号"),
     Planted("shifan-edu", "site.homepage_stale", "home", "首页 30 天没有新信息"),
     Planted("shifan-edu", "column.stale", "/xxgk/gzdt/", "工作动态 30 天未更新"),
     Planted("shifan-edu", "links.broken", "@offline", "链向一个无法连接的站外地址"),
-    Planted("shifan-town", "site.unreachable", "home", "站点无法访问"),
+    Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
 )
 
 TRAPS: tuple[str, ...] = (

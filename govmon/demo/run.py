@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from govmon.config import Config
+from govmon.config import CATEGORIES, Config
 from govmon.demo.province import PLANTED, SERIOUS_TERM, SITES, TRAPS, Planted, province_sites
 from govmon.demo.server import DemoServer, unused_url
 
@@ -82,7 +82,7 @@ def run_demo(database: str | None = None) -> int:
     from govmon.db import open_database
     from govmon.findings import FindingQuery, query_findings
     from govmon.scan import run_scan
-    from govmon.terminal import findings_as_table
+    from govmon.terminal import check_title, findings_as_table
 
     with tempfile.TemporaryDirectory(prefix="govmon-demo-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
@@ -91,7 +91,7 @@ def run_demo(database: str | None = None) -> int:
             config = province.config
             typer.echo("演示省份：5 个登记网站（其中 1 个无法访问），网站在本机回环地址上运行：")
             for site in config.sites:
-                typer.echo(f"  {site.name}（{site.category}）：{site.url}")
+                typer.echo(f"  {site.name}（{CATEGORIES[site.category]}）：{site.url}")
             typer.echo("\n正在扫描（首页 → 栏目 → 列表 → 最新文章 → 全部链接）……")
             sessions = open_database(url)
             results = run_scan(config, sessions, list(config.sites), as_of=as_of,
@@ -104,7 +104,7 @@ def run_demo(database: str | None = None) -> int:
             typer.echo(f"\n演示中埋设了 {len(PLANTED)} 个问题：")
             for planted in PLANTED:
                 mark = "已发现" if (planted.site, planted.check) in keys else "未发现"
-                typer.echo(f"  [{mark}] {planted.site}  {planted.check}  {planted.why}")
+                typer.echo(f"  [{mark}] {planted.site}  {check_title(planted.check)}：{planted.why}")
             typer.echo(f"\n以及 {len(TRAPS)} 个不应报告的陷阱，例如：")
             for trap in TRAPS[:5]:
                 typer.echo(f"  - {trap}")
