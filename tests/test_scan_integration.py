@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,11 +16,9 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from loopback import event_loop_runner  # noqa: F401 (fixture)
 from sqlalchemy import create_engine, func, select
 
-from govmon.config import Config
 from govmon.demo.province import PLANTED, SITES
 from govmon.demo.run import serving_province
 from govmon.demo.server import DemoResponse, DemoServer
