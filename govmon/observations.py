@@ -1,21 +1,21 @@
 """Observations between the gatherers and the checks: stored as rows, read back as artifacts.
 
-:func:`store_site_observations` writes what one site crawl saw (pages, list items, links,
-link checks, discovered columns) under its scan. :func:`load_site_artifacts` reads a stored
+:class:`ObservationWriter` writes what one site crawl sees (pages, list items, links, link
+checks, discovered columns) under its scan, in batches while the crawl runs. :func:`load_site_artifacts` reads a stored
 scan back as the :class:`~govmon.checks.artifacts.SiteArtifacts` the checks consume, so a
 threshold change re-judges stored data without a re-crawl (DESIGN.md, rule 1).
 """
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Awaitable, Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.checks.artifacts import (
     ArticleObs,
@@ -27,27 +27,11 @@ from govmon.checks.artifacts import (
     TargetInfo,
 )
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
+from govmon.db import write_lock
 from govmon.models import Link, LinkCheck, ListItem, Page, Scan, SiteColumn, Target, utcnow
 
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (the serious-error lexicon reads it)
 MAX_URL_CHARS = 2_000  # longer URLs are not indexed by PostgreSQL; such links are not stored
-
-
-@dataclass
-class CollectedObservations:
-    """What a crawl handed to its sink, in arrival order."""
-
-    pages: list[PageObservation] = field(default_factory=list)
-    columns: list[ColumnObservation] = field(default_factory=list)
-    links: list[LinkCheckObservation] = field(default_factory=list)
-
-    def __call__(self, observation: object) -> None:
-        if isinstance(observation, PageObservation):
-            self.pages.append(observation)
-        elif isinstance(observation, ColumnObservation):
-            self.columns.append(observation)
-        elif isinstance(observation, LinkCheckObservation):
-            self.links.append(observation)
 
 
 def _item_day(page_date: Any) -> dt.date | None:
@@ -65,28 +49,96 @@ def _page_day(page_date: Any) -> dt.date | None:
     return page_date.as_date() or dt.date(page_date.year, page_date.month, 1)
 
 
-def store_site_observations(
-    session: Session, scan: Scan, target_id: str, collected: CollectedObservations
-) -> None:
-    """Write one crawl's observations under ``scan`` (flushes; the caller commits)."""
-    columns: dict[str, SiteColumn] = {
-        column.url: column
-        for column in session.scalars(select(SiteColumn).where(SiteColumn.target_id == target_id))
-    }
-    for seen in collected.columns:
-        column = columns.get(seen.url)
-        if column is None:
-            column = SiteColumn(target_id=target_id, name=seen.name, url=seen.url, kind=seen.kind, source=seen.source)
-            session.add(column)
-            columns[seen.url] = column
-        elif seen.source == "discovered" and column.source == "discovered":
-            column.name, column.kind, column.active = seen.name, seen.kind, True
-    session.flush()
+class ObservationWriter:
+    """The crawl's sink: writes observations to the database in batches as they arrive.
 
-    pages_by_url: dict[str, Page] = {}
-    for seen in collected.pages:
+    Nothing of a page is kept in memory once its batch is written (only its id), so a
+    20,000-page site costs about what a 5,000-page one does. Each batch is its own
+    transaction under the scan, which stays ``running`` until the scan is judged; a crash
+    leaves a consistent, unfinished scan. A batch that fails to write is recorded in
+    :attr:`error` and the scan must not count as complete.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], scan_id: int, target_id: str, *,
+                 batch_pages: int = 100, batch_links: int = 2000) -> None:
+        self.sessions = sessions
+        self.scan_id = scan_id
+        self.target_id = target_id
+        self.batch_pages = batch_pages
+        self.batch_links = batch_links
+        self.pages = 0
+        self.links_checked = 0
+        self.error: str | None = None
+        self._columns: dict[str, int] = {}
+        self._page_ids: dict[str, tuple[int, str]] = {}  # url -> (page id, page type)
+        self._pending: list[object] = []
+        self._pending_pages = 0
+        self._lock = asyncio.Lock()
+
+    def __call__(self, observation: object) -> Awaitable[None] | None:
+        if isinstance(observation, PageObservation):
+            self.pages += 1
+            self._pending_pages += 1
+        elif isinstance(observation, LinkCheckObservation):
+            if observation.outcome != "skipped":
+                self.links_checked += 1
+        elif not isinstance(observation, ColumnObservation):
+            return None
+        self._pending.append(observation)
+        if self._pending_pages >= self.batch_pages or len(self._pending) >= self.batch_links:
+            return self.flush()
+        return None
+
+    async def flush(self) -> None:
+        """Write what is pending (in a worker thread: the crawl's loop never waits on I/O)."""
+        async with self._lock:
+            batch, self._pending, self._pending_pages = self._pending, [], 0
+            if batch and self.error is None:
+                try:
+                    await asyncio.to_thread(self._write, batch)
+                except Exception as exc:  # recorded: the scan will not count as complete
+                    self.error = f"保存扫描结果失败：{type(exc).__name__}: {exc}"
+
+    def _write(self, batch: list[object]) -> None:
+        with self.sessions.begin() as session:
+            write_lock(session, f"scan:{self.target_id}")  # first: SQLite takes its write lock now
+            if not self._columns:
+                self._columns = dict(session.execute(
+                    select(SiteColumn.url, SiteColumn.id).where(SiteColumn.target_id == self.target_id)
+                ).all())
+            for seen in batch:
+                if isinstance(seen, ColumnObservation):
+                    self._write_column(session, seen)
+            session.flush()
+            new_pages: list[tuple[str, Page]] = []
+            for seen in batch:
+                if isinstance(seen, PageObservation):
+                    page = self._page_row(seen)
+                    session.add(page)
+                    new_pages.append((seen.url, page))
+            session.flush()
+            for url, page in new_pages:
+                self._page_ids.setdefault(url, (page.id, page.page_type))
+            for seen in batch:
+                if isinstance(seen, LinkCheckObservation) and len(seen.url) <= MAX_URL_CHARS:
+                    self._write_link(session, seen)
+
+    def _write_column(self, session: Session, seen: ColumnObservation) -> None:
+        column_id = self._columns.get(seen.url)
+        if column_id is None:
+            column = SiteColumn(target_id=self.target_id, name=seen.name, url=seen.url, kind=seen.kind,
+                                source=seen.source)
+            session.add(column)
+            session.flush()
+            self._columns[seen.url] = column.id
+        elif seen.source == "discovered":
+            column = session.get(SiteColumn, column_id)
+            if column is not None and column.source == "discovered":
+                column.name, column.kind, column.active = seen.name, seen.kind, True
+
+    def _page_row(self, seen: PageObservation) -> Page:
         facts = seen.facts
-        column = columns.get(seen.column_url) if seen.column_url else None
+        column_id = self._columns.get(seen.column_url) if seen.column_url else None
         extra: dict[str, Any] = {
             "page_type": seen.page_type,
             "list_index": seen.list_index,
@@ -98,7 +150,7 @@ def store_site_observations(
             "redirects": [list(r) for r in seen.redirects],
         }
         page = Page(
-            scan_id=scan.id,
+            scan_id=self.scan_id,
             url=seen.url,
             final_url=seen.final_url,
             status_code=seen.status,
@@ -106,7 +158,7 @@ def store_site_observations(
             fetched_at=seen.fetched_at,
             elapsed_ms=seen.elapsed_ms,
             page_type=seen.page_type if seen.page_type in ("home", "list", "article") else "other",
-            column_id=column.id if column is not None else None,
+            column_id=column_id,
             error=seen.error,
         )
         if facts is not None:
@@ -132,26 +184,16 @@ def store_site_observations(
             )
             for position, item in enumerate(facts.items):
                 page.list_items.append(
-                    ListItem(
-                        column_id=page.column_id,
-                        title=item.title,
-                        text=item.text,
-                        url=item.url,
-                        date=_item_day(item.date),
-                        position=position,
-                    )
+                    ListItem(column_id=column_id, title=item.title, text=item.text, url=item.url,
+                             date=_item_day(item.date), position=position)
                 )
         page.facts = extra
-        session.add(page)
-        pages_by_url.setdefault(seen.url, page)
-    session.flush()
+        return page
 
-    for check in collected.links:
-        if len(check.url) > MAX_URL_CHARS:
-            continue
+    def _write_link(self, session: Session, check: LinkCheckObservation) -> None:
         session.add(
             LinkCheck(
-                scan_id=scan.id,
+                scan_id=self.scan_id,
                 url=check.url,
                 method=check.method,
                 status_code=check.status,
@@ -162,18 +204,9 @@ def store_site_observations(
             )
         )
         for page_url, text, visible in check.found_on:
-            source = pages_by_url.get(page_url)
-            session.add(
-                Link(
-                    scan_id=scan.id,
-                    source_page_id=source.id if source is not None else None,
-                    url=check.url,
-                    text=text,
-                    visible=visible,
-                    on_home=source is not None and source.page_type == "home",
-                )
-            )
-    session.flush()
+            source_id, source_type = self._page_ids.get(page_url, (None, None))
+            session.add(Link(scan_id=self.scan_id, source_page_id=source_id, url=check.url, text=text,
+                             visible=visible, on_home=source_type == "home"))
 
 
 def _page_obs(page: Page) -> PageObs:

@@ -2,9 +2,9 @@
 
 One asyncio loop runs every crawl (Scrapy on the asyncio reactor, see crawler/runner.py);
 database work runs in worker threads so it never stalls the crawls. Each site's scan row is
-committed as ``running`` when it starts; its observations, findings and final status are
-written in one transaction when its crawl ends, so a crash or SIGINT never leaves a
-half-written scan. A scan that did not finish (stopped, home page unreachable) is
+committed as ``running`` when it starts; its observations are written in batches while the
+crawl runs; its findings and final status in one transaction when the crawl ends, so a
+crash or SIGINT never leaves a half-judged scan. A scan that did not finish (stopped, home page unreachable) is
 ``incomplete`` and resolves no finding. One site's failure never stops the others.
 """
 
@@ -31,12 +31,7 @@ from govmon.crawler.urls import host_of
 from govmon.db import write_lock
 from govmon.findings import record_findings
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
-from govmon.observations import (
-    CollectedObservations,
-    load_site_artifacts,
-    started_scan,
-    store_site_observations,
-)
+from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
 
 SCAN_LEASE = dt.timedelta(hours=2)
 
@@ -138,13 +133,14 @@ class SiteScanner:
         try:
             result.scan_id = await asyncio.to_thread(self._start, site.id)
             self.progress(f"开始扫描 {site.name}（{site.url}）")
-            collected = CollectedObservations()
+            writer = ObservationWriter(self.sessions, result.scan_id, site.id)
             spec = SiteCrawlSpec.from_site(site, registered_hosts=self.registered_hosts)
-            outcome = await crawl_site(spec, self.config.crawl, collected, stop_event=self.stop_event)
-            result.pages = len(collected.pages)
-            result.links_checked = sum(1 for link in collected.links if link.outcome != "skipped")
-            result.reason = _REASONS.get(outcome.reason, outcome.reason)
-            await asyncio.to_thread(self._finish, site, result, collected, outcome.complete, outcome.stats)
+            outcome = await crawl_site(spec, self.config.crawl, writer, stop_event=self.stop_event)
+            await writer.flush()
+            result.pages, result.links_checked = writer.pages, writer.links_checked
+            result.reason = writer.error or _REASONS.get(outcome.reason, outcome.reason)
+            complete = outcome.complete and writer.error is None
+            await asyncio.to_thread(self._finish, site, result, complete, outcome.stats)
         except Exception as exc:  # one site's failure never stops the others
             result.status, result.reason = "failed", f"扫描出错：{type(exc).__name__}: {exc}"
             if result.scan_id is not None:
@@ -158,13 +154,11 @@ class SiteScanner:
         with self.sessions.begin() as session:
             return started_scan(session, target_id, as_of=self.as_of, owner=self.owner, lease=SCAN_LEASE).id
 
-    def _finish(self, site: Site, result: SiteScanResult, collected: CollectedObservations,
-                complete: bool, stats: object) -> None:
+    def _finish(self, site: Site, result: SiteScanResult, complete: bool, stats: object) -> None:
         with self.sessions.begin() as session:
             write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
-            store_site_observations(session, scan, site.id, collected)
             artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete)
             judged = run_checks(artifacts, self.config)
             recorded = record_findings(
