@@ -299,6 +299,158 @@ def run(
     raise typer.Exit(run_service(settings, database_url(settings, db)))
 
 
+@app.command()
+def report(
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="季度，如 2023Q2")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="检查采样开始日期，如 2023-04-01（与 --to 一起使用）")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="检查采样结束日期（含当天），如 2023-06-30")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="xlsx、docx、csv、json 或 html")] = "xlsx",
+    out: Annotated[Optional[Path], typer.Option("--out", help="输出文件路径")] = None,
+    feedback: Annotated[
+        Optional[Path],
+        typer.Option("--feedback", help="“我为政府网站找错”留言导出文件（xlsx 或 csv），用于统计办结率"),
+    ] = None,
+    deadline: Annotated[
+        Optional[str], typer.Option("--deadline", help="整改期限（如 2023-07-31）：列出各问题对象的整改状态和逾期情况")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """季度汇总：各类合格率、通报附件1/附件2 和全部问题明细。"""
+    import datetime as dt
+
+    from govmon.export import FORMATS, write_report
+    from govmon.findings import parse_quarter
+    from govmon.rollup import build_rollup, date_range_period
+
+    if output_format not in FORMATS:
+        raise _fail(f"--format 只能是 {'、'.join(FORMATS)}，而不是 {output_format!r}", 2)
+    if out is None:
+        raise _fail("请用 --out 指定输出文件，例如 --out 2023Q2.xlsx", 2)
+    if quarter and (date_from or date_to):
+        raise _fail("--quarter 与 --from/--to 只能二选一", 2)
+    if not quarter and not (date_from and date_to):
+        raise _fail("请用 --quarter 指定季度（如 2023Q2），或用 --from 和 --to 指定检查采样时间", 2)
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    try:
+        if quarter:
+            period = parse_quarter(quarter, settings.tzinfo)
+        else:
+            start, end = (dt.date.fromisoformat(str(d).strip()) for d in (date_from, date_to))
+            period = date_range_period(start, end, settings.tzinfo)
+        deadline_day = dt.date.fromisoformat(deadline.strip()) if deadline else None
+    except ValueError as err:
+        raise _fail(f"日期或季度无效：{err}", 2) from None
+    messages = None
+    if feedback is not None:
+        from govmon.feedback import FeedbackError, read_feedback_file
+
+        try:
+            messages = read_feedback_file(feedback)
+        except FeedbackError as err:
+            raise _fail(f"留言文件错误：{err}", 2) from None
+    sessions = open_db(settings, db)
+    interactive = sys.stderr.isatty()
+    if interactive:
+        typer.echo("正在汇总……", err=True)
+    try:
+        if settings.targets:
+            from govmon.models import sync_targets
+            from govmon.scan import target_specs
+
+            with sessions.begin() as session:
+                sync_targets(session, target_specs(settings))
+        with sessions() as session:
+            if messages is None:
+                from govmon.feedback import load_messages
+
+                messages = load_messages(session) or None
+            rollup = build_rollup(session, settings, period, feedback=messages, deadline=deadline_day)
+        if interactive:
+            typer.echo(f"正在写出 {output_format} 文件……", err=True)
+        written = write_report(rollup, output_format, out, settings.tzinfo)
+    except OSError as err:
+        raise _fail(f"无法写出报告：{err}", 1) from None
+    rates = "，".join(f"{r.label} {r.text}" for r in rollup.rates.values())
+    typer.echo(f"检查采样时间：{rollup.sampling}")
+    typer.echo(f"合格率：{rates}")
+    if rollup.unchecked:
+        typer.echo(f"未检查（不计入合格率）：{len(rollup.unchecked)} 个")
+    if rollup.feedback is not None:
+        fb = rollup.feedback
+        typer.echo(f"找错留言：收到 {fb['received']} 条，按期办结 {fb['handled_on_time']} 条，办结率 {fb['rate_text']}")
+    if rollup.rectification is not None:
+        typer.echo(f"整改期限 {deadline_day}：问题对象 {len(rollup.rectification)} 个，逾期 {len(rollup.overdue)} 个")
+    for path in written:
+        typer.echo(f"已写出：{path}")
+
+
+feedback_app = typer.Typer(help="“我为政府网站找错”平台留言：导入和查看。", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("import")
+def feedback_import(
+    file: Annotated[Path, typer.Argument(help="平台导出的留言文件（xlsx 或 csv；列：received、site、content、deadline、handled）")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """导入留言；重复导入同一条留言只更新办理期限和办结时间。"""
+    from govmon.feedback import FeedbackError, read_feedback_file, store_messages
+
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    try:
+        messages = read_feedback_file(file)
+    except FeedbackError as err:
+        raise _fail(f"留言文件错误：{err}", 2) from None
+    sessions = open_db(settings, db)
+    with sessions.begin() as session:
+        added, updated = store_messages(session, messages, source=str(file))
+    typer.echo(f"已导入 {file}：共 {len(messages)} 条，新增 {added} 条，更新 {updated} 条")
+
+
+@feedback_app.command("list")
+def feedback_list(
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="只看这个季度收到的留言，如 2023Q2")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """列出已导入的留言和办结情况。"""
+    import datetime as dt
+
+    from govmon.feedback import feedback_stats, load_messages
+    from govmon.findings import parse_quarter
+    from govmon.terminal import table
+
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    try:
+        period = parse_quarter(quarter, settings.tzinfo) if quarter else None
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    sessions = open_db(settings, db)
+    with sessions() as session:
+        messages = load_messages(session, period, settings.tzinfo)
+    if not messages:
+        typer.echo("没有留言。")
+        return
+    today = dt.datetime.now(settings.tzinfo).date()
+
+    def state(m: Any) -> str:
+        if m.handled is None:
+            return "逾期未办结" if today > m.deadline else "办理中"
+        return "按期办结" if m.handled_on_time else "逾期办结"
+
+    rows = [[m.received.isoformat(), m.site, m.content, m.deadline.isoformat(),
+             m.handled.isoformat() if m.handled else "", state(m)] for m in messages]
+    typer.echo(table(["收到日期", "网站", "留言内容", "办理期限", "办结日期", "状态"], rows))
+    if period is not None:
+        stats = feedback_stats(messages, period, settings.report.websites, settings.tzinfo)
+        typer.echo(f"{period.label}：收到 {stats['received']} 条，按期办结 {stats['handled_on_time']} 条，"
+                   f"办结率 {stats['rate_text']}")
+    else:
+        typer.echo(f"共 {len(messages)} 条")
+
+
 def entrypoint() -> None:  # pragma: no cover - console script shim
     sys.exit(app())
 

@@ -622,3 +622,33 @@ def _sync_columns(
             column.updated_at = now
             changed = True
     return changed
+
+
+# --------------------------------------------------------------------------- 我为政府网站找错
+
+
+class FeedbackMessage(Base):
+    """A 我为政府网站找错 message as imported from the platform's export (govmon.feedback).
+
+    Keyed by (received, site, content_hash): importing the same export twice, or a later
+    export that repeats older rows, updates ``deadline``/``handled`` instead of adding rows.
+    """
+
+    __tablename__ = "feedback_messages"
+    __table_args__ = (
+        UniqueConstraint("received", "site", "content_hash"),
+        Index(None, "received"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    received: Mapped[date] = mapped_column(Date)
+    site: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[date] = mapped_column(Date)
+    handled: Mapped[date | None] = mapped_column(Date)
+    source_file: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<FeedbackMessage {self.id} {self.received} {self.site!r}>"
