@@ -16,9 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	@touch $(STAMP)
 
+# The browser (Debian's chromium) for the checks and tests that need one; where it cannot be
+# installed, those tests skip with their reason and everything else runs.
+$(VENV)/.browser-stamp:
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "安装 Chromium（Debian 软件包）……"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "未能安装 Chromium：需要浏览器的测试将被跳过"; \
+	fi
+	@touch $@
+
 setup: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(VENV)/.browser-stamp
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)

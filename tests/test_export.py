@@ -237,6 +237,8 @@ def test_html_loads_in_headless_chromium_without_console_errors(rollup: Rollup, 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     run = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+         "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
