@@ -108,5 +108,32 @@ def run_demo(database: str | None = None) -> int:
             typer.echo(f"\n以及 {len(TRAPS)} 个不应报告的陷阱，例如：")
             for trap in TRAPS[:5]:
                 typer.echo(f"  - {trap}")
+            typer.echo("\n" + demo_report(config, sessions, as_of))
             typer.echo("\n用 govmon inspect 网址 可以查看任一网页被读成了什么。")
     return 0
+
+
+REPORT_DIR = Path("demo-report")
+
+
+def demo_report(config: Config, sessions: Any, as_of: dt.datetime) -> str:
+    """This quarter's rollup of the demo scan: pass rates printed, xlsx and html written."""
+    from govmon.export import write_report
+    from govmon.findings import parse_quarter
+    from govmon.rollup import build_rollup
+    from govmon.terminal import table
+
+    period = parse_quarter(f"{as_of.year}Q{(as_of.month - 1) // 3 + 1}", config.tzinfo)
+    with sessions() as session:
+        rollup = build_rollup(session, config, period, now=as_of)
+    rows = [[rate.label, str(rate.passed), str(rate.total - rate.passed), rate.text]
+            for rate in rollup.rates.values() if rate.total]
+    REPORT_DIR.mkdir(exist_ok=True)
+    written = [path for fmt, name in (("xlsx", "通报.xlsx"), ("html", "通报.html"))
+               for path in write_report(rollup, fmt, REPORT_DIR / name, config.tzinfo)]
+    failing = [f"  {v.name}（{'；'.join(v.reasons)}）" for v in rollup.verdicts if v.failed]
+    lines = [f"{period.label} 季度汇总（{rollup.sampling}）：", table(["类别", "合格", "不合格", "合格率"], rows)]
+    if failing:
+        lines += ["不合格：", *failing]
+    lines.append("通报表格已写出：" + "、".join(str(p) for p in written))
+    return "\n".join(lines)
