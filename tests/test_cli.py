@@ -102,3 +102,13 @@ def test_help_is_chinese_and_lists_the_commands(tmp_path):
     for command in ("scan", "findings", "inspect", "demo", "run"):
         assert command in result.stdout
     assert "政府网站" in result.stdout
+
+
+def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
+    result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[已发现]") == 12 and "[未发现]" not in result.stdout
+    assert "共 12 条" in result.stdout
+    assert "县区门户" in result.stdout and "50%" in result.stdout  # 1 of the 2 checked county portals fails
+    assert (tmp_path / "demo-report" / "通报.xlsx").stat().st_size > 0
+    assert (tmp_path / "demo-report" / "通报.html").stat().st_size > 0
