@@ -244,11 +244,14 @@ def load_site_artifacts(
     """Read a stored site scan back as the artifacts its checks need."""
     target = session.get(Target, scan.target_id)
     assert target is not None
-    pages = list(session.scalars(select(Page).where(Page.scan_id == scan.id).order_by(Page.id)))
+    # Plain rows, not ORM instances (no identity map): a 20,000-page scan is read back
+    # without the ORM's per-object overhead. Rows have the same attribute names.
+    pages = list(session.execute(select(Page.__table__).where(Page.scan_id == scan.id).order_by(Page.id)))
     items_by_page: dict[int, list[ListItem]] = defaultdict(list)
     if pages:
-        for item in session.scalars(
-            select(ListItem).join(Page).where(Page.scan_id == scan.id).order_by(ListItem.page_id, ListItem.position)
+        for item in session.execute(
+            select(ListItem.__table__).join(Page).where(Page.scan_id == scan.id)
+            .order_by(ListItem.page_id, ListItem.position)
         ):
             items_by_page[item.page_id].append(item)
 
@@ -291,7 +294,7 @@ def load_site_artifacts(
     found_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
     on_home: dict[str, bool] = defaultdict(bool)
     page_urls = {p.id: p.url for p in pages}
-    for link in session.scalars(select(Link).where(Link.scan_id == scan.id).order_by(Link.id)):
+    for link in session.execute(select(Link.__table__).where(Link.scan_id == scan.id).order_by(Link.id)):
         found_on[link.url].append((page_urls.get(link.source_page_id or -1, ""), link.text or ""))
         on_home[link.url] = on_home[link.url] or link.on_home
     links = [
@@ -305,7 +308,9 @@ def load_site_artifacts(
             found_on=tuple(found_on.get(check.url, ())),
             on_home=on_home.get(check.url, False),
         )
-        for check in session.scalars(select(LinkCheck).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
+        for check in session.execute(
+            select(LinkCheck.__table__).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id)
+        )
     ]
 
     missing = set()
