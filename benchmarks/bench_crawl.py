@@ -36,7 +36,17 @@ If govmon misses a target (≥ 10× LinkChecker's links/s, ≥ lychee's default 
 < 400 MB, the larger site's RSS ≤ 1.2× the smaller's), a further 5,000-page scan is
 recorded with py-spy (``--profile never|auto|always``) and the top hotspots are printed.
 
-Results: a table on stdout and ``benchmarks/results/bench_crawl-<timestamp>.json``.
+For each govmon run the script also prints the largest RSS sampled (every 0.25 s) in each
+phase: fetching pages, checking links (from the first HEAD the server sees), storing and
+judging (after the crawl).
+
+Experiments without code changes: ``--scrapy-setting KEY=VALUE`` (an extra Scrapy setting for
+govmon's crawls, e.g. ``CONCURRENT_ITEMS=1``), ``--child-env KEY=VALUE`` (an environment
+variable for the scan process, e.g. ``MALLOC_ARENA_MAX=2``), ``--no-peers``, ``--also 0``;
+``--profile-only`` runs just the two diagnostic scans.
+
+Results: a table on stdout and ``benchmarks/results/bench_crawl-<timestamp>.json`` (with the
+git HEAD and a fingerprint of the govmon sources each run imported).
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +71,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from sitegen import GovSite, SiteServer  # noqa: E402
+from sitegen import GovSite, SiteServer
 
 AS_OF = "2024-06-28"
 RSS_TARGET_MB = 400.0
@@ -120,7 +130,7 @@ def govmon_source_sha() -> str:
 def code_state() -> dict:
     def git(*argv: str) -> str:
         try:
-            return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+            return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
     return {"head": git("rev-parse", "--short", "HEAD"), "govmon_sha": govmon_source_sha(),
@@ -140,7 +150,7 @@ def child_main(spec_path: str) -> int:
     from govmon.scan import parse_as_of, run_scan
 
     if spec.get("scrapy_settings"):  # an experiment: extra Scrapy settings for every crawl of this run
-        import govmon.crawler.runner as runner
+        from govmon.crawler import runner
 
         original = runner.build_settings
 
@@ -191,7 +201,7 @@ def _trace_memory(memory: dict, top: int = 15) -> None:
     as well)."""
     import tracemalloc
 
-    import govmon.scan as scan
+    from govmon import scan
 
     tracemalloc.start(1)
 
@@ -273,7 +283,7 @@ def run_govmon(server: SiteServer, args: argparse.Namespace, *, label: str, cap_
             command = [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--rate", "100", "--format", "raw",
                        "--output", str(profile_to), "--"] + command
         server.reset()
-        log = open(workdir / "child.log", "w")
+        log = open(workdir / "child.log", "w")  # noqa: SIM115 (closed when the child is reaped)
         started = time.perf_counter()
         env = {**os.environ, **_overrides(args.child_env, parse_json=False)}
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT), env=env)
@@ -310,6 +320,14 @@ def run_govmon(server: SiteServer, args: argparse.Namespace, *, label: str, cap_
         crawl_s = (child.get("scan_stats") or {}).get("duration_s")
         crawl_end = child["startup_s"] + (crawl_s or 0)
         during_crawl = [mb for t, mb in timeline if t <= crawl_end]
+        # phases: pages (until the first HEAD reaches the server), link checks (until the crawl
+        # ends), store+checks (until exit); the server's clock starts at reset, just before spawn
+        links_from = served.get("first_head_s") or crawl_end
+        phases = {
+            "pages": max((mb for t, mb in timeline if t <= links_from), default=None),
+            "link_checks": max((mb for t, mb in timeline if links_from < t <= crawl_end), default=None),
+            "store_and_checks": max((mb for t, mb in timeline if t > crawl_end), default=None),
+        }
         row = {
             "tool": label, "pages": child["pages"], "links_checked": child["links_checked"], "seconds": wall,
             # VmHWM of the child's own address space, read by the child as it ends. (wait4's
@@ -321,12 +339,20 @@ def run_govmon(server: SiteServer, args: argparse.Namespace, *, label: str, cap_
             "status": child["status"], "reason": child["reason"], "server": served, "child": child,
             "settings": crawl, "scrapy_settings": spec["scrapy_settings"], "govmon_sha": child.get("govmon_sha"),
             "rss_peak_during_crawl_mb": max(during_crawl) if during_crawl else None,
+            "rss_peak_by_phase_mb": phases, "link_phase_from_s": links_from,
             "rss_timeline": timeline[:: max(1, len(timeline) // 200)],
         }
         _rates(row)
         return row
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _phases(row: dict) -> str:
+    """'largest RSS seen while fetching pages / checking links / storing and judging'."""
+    p = row.get("rss_peak_by_phase_mb") or {}
+    return (f"largest RSS sampled: pages {_fmt(p.get('pages'), '.0f')}, link checks {_fmt(p.get('link_checks'), '.0f')}, "
+            f"store+checks {_fmt(p.get('store_and_checks'), '.0f')} MB")
 
 
 def _rates(row: dict) -> None:
@@ -342,7 +368,7 @@ def _run_budgeted(command: list[str], server: SiteServer, budget: float, log_pat
                   stop_signal: int = signal.SIGTERM, env: dict | None = None) -> dict:
     """Run a peer for at most ``budget`` seconds; the server's counts at its exit or at the budget."""
     server.reset()
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 (closed when the peer is reaped)
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
                             start_new_session=True)
@@ -461,7 +487,7 @@ def run_lychee(server: SiteServer, budget: float, workdir: Path, urls_file: Path
 
 def _version(command: list[str]) -> str:
     try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     m = re.search(r"(\d+\.\d+(?:\.\d+)?)", out)
@@ -565,15 +591,15 @@ def _fmt(value, spec: str) -> str:
 
 
 def print_table(rows: list[dict], lc_rate: float | None, ly_rate: float | None) -> None:
-    header = (f"{'tool':<38}{'pages':>7}{'links chk':>10}{'seconds':>9}{'pages/s':>9}{'links/s':>9}"
+    header = (f"{'tool':<46}{'pages':>7}{'links chk':>10}{'seconds':>9}{'pages/s':>9}{'links/s':>9}"
               f"{'peak RSS MB':>12}{'vs LinkChecker':>15}{'vs lychee dflt':>15}")
     print(header)
     print("-" * len(header))
     for row in rows:
         vs_lc = row["links_per_s"] / lc_rate if lc_rate else None
         vs_ly = row["links_per_s"] / ly_rate if ly_rate else None
-        note = " (stopped at cap)" if row.get("capped") else ""
-        print(f"{(row['tool'] + note)[:37]:<38}{row['pages']:>7}{row['links_checked']:>10}{row['seconds']:>9.1f}"
+        note = (" (stopped at cap)" if row["tool"].startswith("govmon") else " (budget)") if row.get("capped") else ""
+        print(f"{(row['tool'] + note)[:45]:<46}{row['pages']:>7}{row['links_checked']:>10}{row['seconds']:>9.1f}"
               f"{row['pages_per_s']:>9.1f}{row['links_per_s']:>9.1f}{_fmt(row.get('peak_rss_mb'), '.0f'):>12}"
               f"{_fmt(vs_lc, '.1f') + ('x' if vs_lc else ''):>15}{_fmt(vs_ly, '.2f') + ('x' if vs_ly else ''):>15}")
 
@@ -660,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the measurements: only the py-spy and tracemalloc runs on the first site")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.child:
         return child_main(args.child)
 
@@ -673,8 +701,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from govmon import __version__
         report["versions"] = {"govmon": __version__, "scrapy": scrapy.__version__}
-    except Exception:  # pragma: no cover
-        pass
+    except Exception as exc:  # noqa: BLE001 (the versions are only informative)
+        report["notes"].append(f"versions: {exc!r}")
 
     report["code"] = code_state()
     if args.profile_only:
@@ -701,8 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  govmon run {k + 1}: {row['pages']} pages, {row['links_checked']} links checked in "
                   f"{row['seconds']:.1f} s (crawl {_fmt(row['crawl_s'], '.1f')} s, store+checks "
                   f"{_fmt(row['store_and_check_s'], '.1f')} s, start-up {row['startup_s']:.1f} s), "
-                  f"peak RSS {row['peak_rss_mb']:.0f} MB ({_fmt(row['rss_peak_during_crawl_mb'], '.0f')} MB by the "
-                  f"crawl's end); scan {row['status']}; server saw "
+                  f"peak RSS {row['peak_rss_mb']:.0f} MB ({_phases(row)}); scan {row['status']}; server saw "
                   f"{row['server']['requests']} requests, {row['server']['unique_urls']} unique URLs", flush=True)
         govmon = median_row(f"govmon scan ({args.pages} pages)", runs)
         govmon["runs_detail"] = runs
@@ -741,8 +768,7 @@ def main(argv: list[str] | None = None) -> int:
             row = run_govmon(server, args, label=f"govmon scan ({args.also} pages)", cap_s=args.also_cap_seconds)
             print(f"  govmon: {row['pages']} pages, {row['links_checked']} links checked in {row['seconds']:.1f} s "
                   f"(crawl {_fmt(row['crawl_s'], '.1f')} s, store+checks {_fmt(row['store_and_check_s'], '.1f')} s), "
-                  f"peak RSS {row['peak_rss_mb']:.0f} MB ({_fmt(row['rss_peak_during_crawl_mb'], '.0f')} MB by the "
-                  f"crawl's end); scan {row['status']}", flush=True)
+                  f"peak RSS {row['peak_rss_mb']:.0f} MB ({_phases(row)}); scan {row['status']}", flush=True)
             rows.append(row)
             report["rss_ratio"] = row["peak_rss_mb"] / govmon["peak_rss_mb"]
 

@@ -29,18 +29,18 @@ and :meth:`SiteServer.reset` talk to it over a pipe. It stops by itself after ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import multiprocessing as mp
-import os
 import random
 import re
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from typing import Iterator
 
 # --- text ---------------------------------------------------------------------------------
 
@@ -52,12 +52,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("tjxx", "统计信息"), ("czzj", "财政资金"), ("zdly", "重点领域"), ("hdjl", "咨询投诉"),
 )
 POLICY_DIRS = frozenset({"zcwj", "gfxwj", "zcfg", "zcjd", "ghjh", "gzzj"})
-ORGANS = ("市人民政府办公室 市发展和改革委员会 市教育局 市科学技术局 市工业和信息化局 市民政局 市司法局 市财政局 "
-          "市人力资源和社会保障局 市自然资源局 市生态环境局 市住房和城乡建设局 市交通运输局 市水利局 市农业农村局 "
-          "市商务局 市文化广电旅游局 市卫生健康委员会 市应急管理局 市审计局 市市场监督管理局 市统计局").split()
-WORDS = ("推进 落实 加强 完善 建设 服务 管理 发展 保障 改革 创新 优化 营商环境 政务公开 民生 项目 基层 治理 安全 生产 "
-         "乡村振兴 数字政府 便民 审批 监督 检查 工作 方案 意见 办法 实施 全市 各县区 有关部门 统筹 协调 扎实 有序 "
-         "高质量 重点 任务 目标 机制 制度 考核 评估 生态 文明 教育 医疗 就业 养老 住房 交通 水利 农业").split()
+ORGANS = ["市人民政府办公室", "市发展和改革委员会", "市教育局", "市科学技术局", "市工业和信息化局", "市民政局", "市司法局", "市财政局", "市人力资源和社会保障局", "市自然资源局", "市生态环境局", "市住房和城乡建设局", "市交通运输局", "市水利局", "市农业农村局", "市商务局", "市文化广电旅游局", "市卫生健康委员会", "市应急管理局", "市审计局", "市市场监督管理局", "市统计局"]
+WORDS = ["推进", "落实", "加强", "完善", "建设", "服务", "管理", "发展", "保障", "改革", "创新", "优化", "营商环境", "政务公开", "民生", "项目", "基层", "治理", "安全", "生产", "乡村振兴", "数字政府", "便民", "审批", "监督", "检查", "工作", "方案", "意见", "办法", "实施", "全市", "各县区", "有关部门", "统筹", "协调", "扎实", "有序", "高质量", "重点", "任务", "目标", "机制", "制度", "考核", "评估", "生态", "文明", "教育", "医疗", "就业", "养老", "住房", "交通", "水利", "农业"]
 TOPICS = ("综合政务", "国民经济管理", "财政金融", "城乡建设", "农业农村", "教育", "卫生健康", "劳动就业", "安全生产", "民政")
 FRIENDS = ("中国政府网", "省人民政府", "省发展和改革委员会", "省政务服务数据管理局", "市政务服务网",
            "市公共资源交易中心", "市信用网", "市人大常委会", "市政协", "市纪委监委")
@@ -188,7 +184,7 @@ class GovSite:
         meta = f'<meta name="PubDate" content="{pubdate}">' if pubdate else ""
         return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}_示范市人民政府门户网站</title>'
                 f'<meta name="SiteName" content="示范市人民政府门户网站">{meta}{STYLE}</head><body>'
-                f'<div class="top"><span>欢迎访问示范市人民政府门户网站</span></div>{body}</body></html>').encode("utf-8")
+                f'<div class="top"><span>欢迎访问示范市人民政府门户网站</span></div>{body}</body></html>').encode()
 
     def _nav(self) -> str:
         return ('<div class="nav"><ul><li><a href="/">网站首页</a></li>'
@@ -346,6 +342,7 @@ class _Counters:
         self.pages: set[str] = set()  # site pages answered 200 to a GET
         self.bytes = 0
         self.first = self.last = None
+        self.first_head = None  # when the first HEAD came (govmon's link-check phase starts)
 
     def snapshot(self) -> dict:
         return {
@@ -358,13 +355,14 @@ class _Counters:
             "pages": len(self.pages),
             "bytes": self.bytes,
             "active_s": (self.last - self.first) if self.first is not None else 0.0,
+            "first_head_s": (self.first_head - self.started) if self.first_head is not None else None,
         }
 
 
 def _serve(site: GovSite, socks: list[socket.socket], conn, max_seconds: float) -> None:  # in the child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     counters = _Counters()
-    now_header = format_datetime(dt.datetime.now(dt.timezone.utc), usegmt=True)
+    now_header = format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: int) -> None:
         try:
@@ -376,7 +374,7 @@ def _serve(site: GovSite, socks: list[socket.socket], conn, max_seconds: float) 
                     writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     break
                 method, target, version = parts[0].decode("latin-1"), parts[1].decode("latin-1"), parts[2]
-                if target.startswith("http://") or target.startswith("https://"):
+                if target.startswith(("http://", "https://")):
                     target = "/" + target.split("/", 3)[-1] if target.count("/") >= 3 else "/"
                 lower = head.lower()
                 close = b"connection: close" in lower or (version == b"HTTP/1.0" and b"keep-alive" not in lower)
@@ -393,6 +391,8 @@ def _serve(site: GovSite, socks: list[socket.socket], conn, max_seconds: float) 
                     counters.pages.add(target.split("?", 1)[0])
                 if counters.first is None:
                     counters.first = t
+                if method == "HEAD" and counters.first_head is None:
+                    counters.first_head = t
                 counters.last = t
                 payload = body if method == "GET" else b""
                 counters.bytes += len(payload)
@@ -407,10 +407,8 @@ def _serve(site: GovSite, socks: list[socket.socket], conn, max_seconds: float) 
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 writer.close()
-            except Exception:
-                pass
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -437,7 +435,7 @@ def _serve(site: GovSite, socks: list[socket.socket], conn, max_seconds: float) 
             servers.append(await asyncio.start_server(lambda r, w, h=host: handle(r, w, h), sock=sock, backlog=1024))
         try:
             await asyncio.wait_for(done.wait(), timeout=max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         for server in servers:
             server.close()
@@ -458,7 +456,7 @@ class SiteServer:
         self.process: mp.Process | None = None
         self.site: GovSite | None = None
 
-    def __enter__(self) -> SiteServer:
+    def __enter__(self) -> SiteServer:  # noqa: PYI034
         socks = []
         for _ in range(20):  # find one port free on both addresses
             a = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -503,10 +501,8 @@ class SiteServer:
     def __exit__(self, *exc: object) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # it stops by itself in any case
             self._ask("stop", timeout=5)
-        except Exception:
-            pass
         self.process.join(5)
         if self.process.is_alive():
             self.process.terminate()
