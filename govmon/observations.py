@@ -12,7 +12,7 @@ import asyncio
 import calendar
 import datetime as dt
 from collections import defaultdict
-from typing import Any, Awaitable, Iterable
+from typing import Any, Awaitable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -209,7 +209,9 @@ class ObservationWriter:
                              visible=visible, on_home=source_type == "home"))
 
 
-def _page_obs(page: Page) -> PageObs:
+def _page_obs(page: Any, *, with_text: bool = True) -> PageObs:
+    """A stored page row as the checks see it (``with_text=False``: its text is streamed later,
+    see :attr:`SiteArtifacts.texts_source`)."""
     facts = page.facts or {}
     return PageObs(
         url=page.url,
@@ -227,76 +229,108 @@ def _page_obs(page: Page) -> PageObs:
         written_date_precision=page.written_date_precision,  # type: ignore[arg-type]
         written_date_raw=page.written_date_raw,
         written_date_how=facts.get("written_date_how"),
-        text=facts.get("text") or "",
+        text=(facts.get("text") or "") if with_text else "",
         footer_text=facts.get("footer_text") or "",
         fetched_at=page.fetched_at,
         content_type=page.content_type,
+        row_id=page.id,
     )
 
 
-def _items(rows: Iterable[ListItem]) -> list[ItemObs]:
+def _items(rows: Iterable[Any]) -> list[ItemObs]:
     return [ItemObs(title=row.title, text=row.text, url=row.url, date=row.date) for row in rows]
+
+
+STREAM_ROWS = 500  # rows fetched at a time when a scan is read back
+
+
+def _stream(session: Session, statement: Any) -> Iterable[Any]:
+    """Plain rows (no ORM identity map), fetched ``STREAM_ROWS`` at a time (a server-side
+    cursor on PostgreSQL), so reading a 20,000-page scan back never holds every row at once."""
+    return session.execute(statement.execution_options(yield_per=STREAM_ROWS))
+
+
+def page_texts(session: Session, row_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """The stored visible text of these page rows."""
+    rows = session.execute(select(Page.id, Page.facts).where(Page.id.in_(list(row_ids))))
+    return [(row.id, (row.facts or {}).get("text") or "") for row in rows]
 
 
 def load_site_artifacts(
     session: Session, scan: Scan, *, as_of: dt.datetime, lexicon: tuple[str, ...] | None, complete: bool
 ) -> SiteArtifacts:
-    """Read a stored site scan back as the artifacts its checks need."""
+    """Read a stored site scan back as the artifacts its checks need.
+
+    Memory stays proportional to what the checks keep, not to what the scan stored: rows are
+    streamed; page texts are left in the database and streamed again by the one check that
+    reads them (:meth:`SiteArtifacts.page_texts`, through ``texts_source``, valid while
+    ``session`` is open); the pages a link was found on are read only for links that did not
+    work (``links.broken`` reports them; a working link's 200,000 sightings would cost
+    hundreds of MB on a large site).
+    """
     target = session.get(Target, scan.target_id)
     assert target is not None
-    # Plain rows, not ORM instances (no identity map): a 20,000-page scan is read back
-    # without the ORM's per-object overhead. Rows have the same attribute names.
-    pages = list(session.execute(select(Page.__table__).where(Page.scan_id == scan.id).order_by(Page.id)))
-    items_by_page: dict[int, list[ListItem]] = defaultdict(list)
-    if pages:
-        for item in session.execute(
-            select(ListItem.__table__).join(Page).where(Page.scan_id == scan.id)
-            .order_by(ListItem.page_id, ListItem.position)
-        ):
-            items_by_page[item.page_id].append(item)
-
-    home_page = next((p for p in pages if p.page_type == "home"), None)
     columns = {c.id: c for c in session.scalars(select(SiteColumn).where(SiteColumn.target_id == target.id))}
-    lists: dict[int, list[Page]] = defaultdict(list)
+
+    home: PageObs | None = None
+    home_id: int | None = None
+    list_pages: dict[int, list[tuple[int, PageObs]]] = defaultdict(list)  # column → (list index, page)
     articles: list[ArticleObs] = []
-    for page in pages:
-        facts = page.facts or {}
-        if page.page_type == "list" and page.column_id is not None:
-            lists[page.column_id].append(page)
-        elif page.page_type == "article":
-            articles.append(
-                ArticleObs(
-                    page=_page_obs(page),
-                    column_url=facts.get("column_url"),
-                    listed_title=facts.get("listed_title"),
-                    listed_text=facts.get("listed_text"),
-                )
-            )
+    page_urls: dict[int, str] = {}
+    for row in _stream(session, select(Page.__table__).where(Page.scan_id == scan.id).order_by(Page.id)):
+        page_urls[row.id] = row.url
+        facts = row.facts or {}
+        if row.page_type == "home" and home is None:
+            home, home_id = _page_obs(row), row.id
+        elif row.page_type == "list" and row.column_id is not None:
+            list_pages[row.column_id].append((facts.get("list_index") or 1, _page_obs(row, with_text=False)))
+        elif row.page_type == "article":
+            articles.append(ArticleObs(
+                page=_page_obs(row, with_text=False),
+                column_url=facts.get("column_url"),
+                listed_title=facts.get("listed_title"),
+                listed_text=facts.get("listed_text"),
+            ))
+
+    # list items: only the home page's and the column lists' (article pages' own lists are not judged)
+    wanted = {home_id} if home_id is not None else set()
+    wanted.update(page.row_id for pages in list_pages.values() for _, page in pages)  # type: ignore[misc]
+    items_by_page: dict[int, list[ItemObs]] = defaultdict(list)
+    if wanted:
+        for item in _stream(session, select(ListItem.__table__).join(Page).where(Page.scan_id == scan.id)
+                            .order_by(ListItem.page_id, ListItem.position)):
+            if item.page_id in wanted:
+                items_by_page[item.page_id].append(ItemObs(title=item.title, text=item.text, url=item.url,
+                                                           date=item.date))
 
     column_obs: list[ColumnObs] = []
-    for column_id, list_pages in lists.items():
+    for column_id, indexed in list_pages.items():
         column = columns[column_id]
-        list_pages.sort(key=lambda p: (p.facts or {}).get("list_index") or 1)
-        first = _page_obs(list_pages[0])
-        items = [item for p in list_pages for item in _items(items_by_page[p.id])]
-        column_obs.append(
-            ColumnObs(
-                name=column.name,
-                url=column.url,
-                kind=column.kind,  # type: ignore[arg-type]
-                source=column.source,  # type: ignore[arg-type]
-                page=first,
-                items=items,
-                complete=all(_page_obs(p).ok for p in list_pages),
-            )
-        )
+        indexed.sort(key=lambda pair: pair[0])
+        pages = [page for _, page in indexed]
+        column_obs.append(ColumnObs(
+            name=column.name,
+            url=column.url,
+            kind=column.kind,  # type: ignore[arg-type]
+            source=column.source,  # type: ignore[arg-type]
+            page=pages[0],
+            items=[item for page in pages for item in items_by_page.get(page.row_id, ())],  # type: ignore[arg-type]
+            complete=all(page.ok for page in pages),
+        ))
 
+    # where the links that did not work were found (working links need no sightings)
     found_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
     on_home: dict[str, bool] = defaultdict(bool)
-    page_urls = {p.id: p.url for p in pages}
-    for link in session.execute(select(Link.__table__).where(Link.scan_id == scan.id).order_by(Link.id)):
+    sightings = (
+        select(Link.url, Link.source_page_id, Link.text, Link.on_home)
+        .where(Link.scan_id == scan.id, Link.url.in_(
+            select(LinkCheck.url).where(LinkCheck.scan_id == scan.id, LinkCheck.outcome != "ok")
+        ))
+        .order_by(Link.id)
+    )
+    for link in _stream(session, sightings):
         found_on[link.url].append((page_urls.get(link.source_page_id or -1, ""), link.text or ""))
-        on_home[link.url] = on_home[link.url] or link.on_home
+        on_home[link.url] = on_home[link.url] or bool(link.on_home)
     links = [
         LinkObs(
             url=check.url,
@@ -308,28 +342,31 @@ def load_site_artifacts(
             found_on=tuple(found_on.get(check.url, ())),
             on_home=on_home.get(check.url, False),
         )
-        for check in session.execute(
-            select(LinkCheck.__table__).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id)
-        )
+        for check in _stream(session, select(
+            LinkCheck.url, LinkCheck.outcome, LinkCheck.status_code, LinkCheck.method, LinkCheck.error,
+            LinkCheck.redirects,
+        ).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
     ]
+    del page_urls, found_on, on_home
 
     missing = set()
-    if home_page is None:
+    if home is None:
         missing.add("home")
-    if not links and (home_page is None or home_page.error):
+    if not links and (home is None or home.error):
         missing.add("links")
     return SiteArtifacts(
         target=TargetInfo(id=target.id, name=target.name, organizer=target.organizer,
                           category=target.category, url=target.url),
         as_of=as_of,
         scan_complete=complete,
-        home=_page_obs(home_page) if home_page is not None else None,
-        home_items=_items(items_by_page[home_page.id]) if home_page is not None else (),
+        home=home,
+        home_items=items_by_page.get(home_id, []) if home_id is not None else (),
         columns=column_obs,
         articles=articles,
         links=links,
         lexicon=lexicon,
         missing=frozenset(missing),
+        texts_source=lambda row_ids: page_texts(session, row_ids),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import time
@@ -281,6 +282,25 @@ def test_lexicon_hit_in_article_text():
     assert evidence["context_before"] == text[: text.index("错误说法甲")][-30:]
     assert evidence["context_after"] == "出席会议并讲话。会议强调，要认真贯彻落实。"
     assert evidence["occurrences"] == 1
+
+
+def test_texts_left_in_storage_are_streamed_in_batches():
+    # Read back from storage, articles carry no text: the check asks texts_source for them,
+    # a batch of row ids at a time, and finds the same hits as with the texts in hand.
+    stored = {n: ("正文" + ("错误说法甲" if n % 7 == 0 else "没有问题") + "。") for n in range(1, 451)}
+    pages = [dataclasses.replace(page(f"p{n}", text=""), row_id=n) for n in stored]
+    calls: list[list[int]] = []
+
+    def texts_source(row_ids):
+        calls.append(list(row_ids))
+        return [(row_id, stored[row_id]) for row_id in row_ids]
+
+    artifacts = dataclasses.replace(site(*map(article, pages), lexicon=("错误说法甲",)), texts_source=texts_source)
+    findings = content_serious_error.run(artifacts, settings("content.serious_error"))
+    assert sorted(f.subject for f in findings) == sorted(f"错误说法甲@{SITE}zwdt/p{n}.html" for n in stored if n % 7 == 0)
+    assert [len(c) for c in calls] == [199, 200, 51]  # 200 pages a batch; the home page (first) keeps its own text
+    in_hand = site(*(article(dataclasses.replace(p, text=stored[p.row_id])) for p in pages), lexicon=("错误说法甲",))
+    assert summary(content_serious_error.run(in_hand, settings("content.serious_error"))) == summary(findings)
 
 
 def test_lexicon_hits_on_home_list_title_and_each_page():

@@ -115,3 +115,25 @@ def test_parse_retry_after():
     in_ten = email.utils.formatdate(now + 10, usegmt=True)
     assert 8.5 <= parse_retry_after(in_ten, now=now) <= 10.0
     assert parse_retry_after(email.utils.formatdate(now - 100, usegmt=True), now=now) == 0.0
+
+
+@pytest.mark.parametrize("window", [3, 256])
+def test_link_phase_keeps_a_bounded_window_of_link_checks(event_loop_runner, window):
+    # 40 links on the home page, each answered slowly: with a window of 3 the server never
+    # sees more than 3 link checks at once (and does see 3); with the default window the
+    # per-domain limit (8) is what bounds them. Every link is checked either way.
+    links = "".join(f'<a href="/doc/{n}.pdf">附件{n}</a>' for n in range(40))
+    routes = {
+        "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
+        "/": Reply(body=html(f"<p>首页</p>{links}", title="首页")),
+        "*": lambda hit: Reply(body=b"%PDF-1.4", content_type="application/pdf", delay=0.08),
+    }
+    with LoopbackServer(routes) as server:
+        sink = Sink()
+        config = crawl_config(concurrency_per_domain=8, download_delay_s=0.001)
+        outcome = event_loop_runner.run(crawl_site(SiteCrawlSpec("w", server.url("/")), config, sink,
+                                                   settings_overrides={"GOVMON_LINK_WINDOW": window}))
+        assert outcome.complete
+        checked = {link.url for link in sink.links if link.outcome == "ok"}
+        assert checked == {server.url(f"/doc/{n}.pdf") for n in range(40)}
+        assert server.max_inflight == min(window, 8)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
@@ -95,6 +95,9 @@ class PageObs:
     # Footer images and links as "alt|src|href" strings (the 党政机关网站标识 is an image);
     # None when the gatherer did not record them, so the mark cannot be judged.
     footer_marks: tuple[str, ...] | None = None
+    # The stored row this came from, when read back from the database: the key by which
+    # SiteArtifacts.texts_source streams a text that was left out of ``text`` (see there).
+    row_id: int | None = field(default=None, compare=False)
 
     @property
     def failed(self) -> bool:
@@ -189,6 +192,10 @@ class SiteArtifacts:
     links: Sequence[LinkObs] = ()
     lexicon: tuple[str, ...] | None = None
     missing: frozenset[str] = field(default_factory=frozenset)
+    # Read back from storage, only the home page keeps its ``text``: the others' texts are
+    # streamed, a batch at a time, by this function of row ids → (row id, text) pairs, so
+    # judging a 20,000-page scan never holds every text at once. None: ``text`` is complete.
+    texts_source: Callable[[Sequence[int]], Iterable[tuple[int, str]]] | None = field(default=None, compare=False)
 
     def available(self, name: str) -> bool:
         """Was the artifact ``name`` gathered in a usable form?
@@ -226,5 +233,18 @@ class SiteArtifacts:
             result.append(page)
         return result
 
+    def page_texts(self, batch: int = 200) -> Iterator[tuple[PageObs, str]]:
+        """Each page of :meth:`pages` with its visible text, in the same order."""
+        pages = self.pages()
+        if self.texts_source is None:
+            yield from ((page, page.text) for page in pages)
+            return
+        for start in range(0, len(pages), batch):
+            chunk = pages[start : start + batch]
+            wanted = [page.row_id for page in chunk if page.row_id is not None and not page.text]
+            texts = dict(self.texts_source(wanted)) if wanted else {}
+            for page in chunk:
+                yield page, page.text or texts.get(page.row_id, "")  # type: ignore[arg-type]
 
-ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(SiteArtifacts)) - {"missing"}
+
+ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(SiteArtifacts)) - {"missing", "texts_source"}

@@ -126,16 +126,16 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
     if automaton is None:
         return []
     findings: list[NewFinding] = []
-    for page in _examined(artifacts):
+    for page, text in artifacts.page_texts():
         title_text = page.title or ""
         hits = find_hits(automaton, title_text, "title")
-        for term, hit in find_hits(automaton, page.text, "text").items():
+        for term, hit in find_hits(automaton, text, "text").items():
             if term in hits:
                 hits[term] = Hit(term, "title", hits[term].start, hits[term].end, hits[term].count + hit.count)
             else:
                 hits[term] = hit
         for term, hit in hits.items():
-            source = title_text if hit.where == "title" else page.text
+            source = title_text if hit.where == "title" else text
             before = source[max(0, hit.start - CONTEXT_CHARS) : hit.start]
             matched = source[hit.start : hit.end]
             after = source[hit.end : hit.end + CONTEXT_CHARS]

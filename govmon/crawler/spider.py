@@ -324,6 +324,11 @@ class SiteSpider(scrapy.Spider):
         self._pending = 0
         self._pages_done = asyncio.Event()
         self._link_requests_left = 0
+        # link checks handed to Scrapy and not yet settled: the link phase keeps at most
+        # ``link_window`` of them queued, so a site's 40,000 links are not all scheduled at once
+        self._links_outstanding = 0
+        self._link_settled = asyncio.Event()
+        self.link_window = 256
         self.stopping = False
 
     @classmethod
@@ -336,6 +341,7 @@ class SiteSpider(scrapy.Spider):
         spider.max_page_bytes = s.getint("GOVMON_MAX_PAGE_BYTES", 5_000_000)
         spider.max_depth = s.getint("GOVMON_MAX_DEPTH", 0)
         spider._link_requests_left = s.getint("GOVMON_MAX_LINK_CHECKS", 20000)
+        spider.link_window = max(1, s.getint("GOVMON_LINK_WINDOW", 256))
         spider.links = LinkRegistry(
             found_on_cap=s.getint("GOVMON_LINK_FOUND_ON_MAX", 20),
             max_query_variants=s.getint("GOVMON_MAX_QUERY_VARIANTS", 100),
@@ -354,7 +360,29 @@ class SiteSpider(scrapy.Spider):
             yield home
         await self._wait_for_pages()
         for item in self._link_phase():
+            if isinstance(item, Request):
+                await self._wait_for_link_slot()
+                self._links_outstanding += 1
             yield item
+
+    async def _wait_for_link_slot(self) -> None:
+        """Hold the link phase while ``link_window`` link checks are queued or in flight."""
+        idle_rounds = 0
+        while self._links_outstanding >= self.link_window and not self.stopping:
+            self._link_settled.clear()
+            try:
+                await asyncio.wait_for(self._link_settled.wait(), timeout=0.5)
+            except asyncio.TimeoutError:
+                # as in _wait_for_pages: a request Scrapy dropped without a callback must not
+                # hold the phase forever
+                idle_rounds = idle_rounds + 1 if self._engine_idle() else 0
+                if idle_rounds >= 4:
+                    log.warning("%s: %d link checks never answered", self.spec.target_id, self._links_outstanding)
+                    self._links_outstanding = 0
+
+    def _link_done(self) -> None:
+        self._links_outstanding = max(0, self._links_outstanding - 1)
+        self._link_settled.set()
 
     async def _wait_for_pages(self) -> None:
         idle_rounds = 0
@@ -761,12 +789,14 @@ class SiteSpider(scrapy.Spider):
             yield self._link_request(record, "GET")  # servers that refuse HEAD: ask as a browser would
             return
         outcome, reason = status_outcome(response.status)
+        self._link_done()
         yield self._link_observation(
             record, outcome, response.status, request.method, reason, redirect_chain(response.meta), _elapsed_ms(response.meta)
         )
 
     def link_failed(self, failure: Failure) -> Iterator[Any]:
         if self.stopping or isinstance(failure.value, ScanStopped):
+            self._link_done()
             return
         request: Request = failure.request  # type: ignore[attr-defined]
         key = request.meta["govmon_link_key"]
@@ -776,6 +806,7 @@ class SiteSpider(scrapy.Spider):
             yield self._link_request(record, "GET")  # some servers drop HEAD requests
             return
         outcome = failure_outcome(kind)
+        self._link_done()
         yield self._link_observation(
             record,
             outcome,
