@@ -90,14 +90,31 @@ class ObservationWriter:
         return None
 
     async def flush(self) -> None:
-        """Write what is pending (in a worker thread: the crawl's loop never waits on I/O)."""
+        """Write what is pending (in a worker thread: the crawl's loop never waits on I/O), a
+        batch at a time: observations that arrived during a slow write never make one huge
+        transaction."""
         async with self._lock:
-            batch, self._pending, self._pending_pages = self._pending, [], 0
-            if batch and self.error is None:
+            while self._pending and self.error is None:
+                cut = self._batch_end()
+                batch, self._pending = self._pending[:cut], self._pending[cut:]
+                self._pending_pages = sum(isinstance(o, PageObservation) for o in self._pending)
                 try:
                     await asyncio.to_thread(self._write, batch)
                 except Exception as exc:  # recorded: the scan will not count as complete
                     self.error = f"保存扫描结果失败：{type(exc).__name__}: {exc}"
+            if self.error is not None:
+                self._pending, self._pending_pages = [], 0
+
+    def _batch_end(self) -> int:
+        """How many pending observations the next write takes: at most ``batch_pages`` pages
+        and ``batch_links`` observations."""
+        pages = 0
+        for index, observation in enumerate(self._pending[: self.batch_links]):
+            if isinstance(observation, PageObservation):
+                pages += 1
+                if pages >= self.batch_pages:
+                    return index + 1
+        return min(len(self._pending), self.batch_links)
 
     def _write(self, batch: list[object]) -> None:
         with self.sessions.begin() as session:

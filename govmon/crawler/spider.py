@@ -363,7 +363,20 @@ class SiteSpider(scrapy.Spider):
             if isinstance(item, Request):
                 await self._wait_for_link_slot()
                 self._links_outstanding += 1
+            else:
+                await self._wait_for_pipelines()
             yield item
+
+    async def _wait_for_pipelines(self, most: int = 64) -> None:
+        """Scrapy sends items from ``start()`` to the pipelines without waiting for them: hold
+        the link phase while ``most`` are still in the pipelines (the observation sink pushes
+        back while it writes), so 20,000 results of pages already fetched do not pile up."""
+        try:
+            slot = self.crawler.engine.scraper.slot
+        except (AttributeError, RuntimeError):
+            return
+        while slot is not None and slot.itemproc_size >= most and not self.stopping:
+            await asyncio.sleep(0.01)
 
     async def _wait_for_link_slot(self) -> None:
         """Hold the link phase while ``link_window`` link checks are queued or in flight."""
