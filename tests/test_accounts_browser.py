@@ -202,12 +202,15 @@ def test_pinned_old_post_first_does_not_end_the_list(name: str, event_loop_runne
     platform = platforms[name]
     snap = read(event_loop_runner, browser, platform, "pinned")
     assert snap.coverage == "complete", snap.reason
-    assert rows(snap) == platform.expected_posts("pinned", 1)
+    assert rows(snap) == platform.expected_posts("pinned", 2)
     assert [(p.published_at, p.pinned) for p in snap.posts] == [
         (days_ago(200), True),
         (days_ago(2), False),
+        (days_ago(4), False),
+        (days_ago(8), False),
         (days_ago(30), False),
     ]
+    assert platform.pages_asked("pinned") == [0, 1]  # the old pinned post did not end the read
     assert snap.posts[0].text == "置顶：办事指南"
     if name == "bilibili":  # the pinned video comes from its own endpoint, answered after the list
         assert platform.top_calls.count("pinned") == 1
@@ -270,6 +273,17 @@ def test_soft_failures_are_blocked_never_empty(name: str, scenario: str, event_l
     assert snap.login_expired is False
     assert len(snap.evidence["list_requests"]) == 1
     assert "blocked_body" in snap.evidence
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_empty_page_that_claims_more_is_blocked(name: str, event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811
+    pace = LimiterPace()
+    snap = read(event_loop_runner, browser, platforms[name], "hollow", pace=pace)
+    assert snap.coverage == "blocked"
+    assert snap.reason == f"{PLATFORM_NAME[name]}返回空列表却标明还有更多作品（疑似风控拦截）"
+    assert snap.posts == []
+    assert pace.blocks == 1
+    assert platforms[name].pages_asked("hollow") == [0]
 
 
 @pytest.mark.parametrize("name", PLATFORMS)

@@ -8,12 +8,14 @@ in the URL (``BrowserPlatform.account_url("paged")``):
 
 * ``fresh`` — newest post 1 day old; the cut-off (7 days) is passed on page 1.
 * ``stale`` — newest post 20 days old.
-* ``pinned`` — an old pinned post (200 days) comes first, then a 2-day-old one.
+* ``pinned`` — an old pinned post (200 days) comes first, then recent ones: the cut-off is
+  reached on page 2 only (a reader that took the pinned post for the newest would stop at once).
 * ``paged`` — three pages of three; page 1 is all recent, the cut-off is reached on page 2,
   page 3 exists and must not be asked for.
 * ``empty`` — an account that has never posted (a genuine, well-formed empty list).
 * ``blocked`` / ``blocked_alt`` — the platform's own soft failures (see ``BLOCKS``).
 * ``later_blocked`` — page 1 fine, page 2 refused.
+* ``hollow`` — a well-formed but empty first page that says more follow (a filtered answer).
 * ``captcha`` — a captcha page instead of the account (by redirect or in the page).
 * ``member`` — needs a login: with the cookie ``VALID_SESSION`` it is ``fresh``, otherwise a
   login wall (a redirect to a login page, a login overlay, or Bilibili's ``code -101``).
@@ -68,10 +70,11 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
         [_p(4, 15)],
     ],
     "stale": [[_p(11, 20), _p(12, 45)], [_p(13, 60)]],
-    "pinned": [[_p(21, 200, "置顶：办事指南", pinned=True), _p(22, 2), _p(23, 30)], [_p(24, 40)]],
+    "pinned": [[_p(21, 200, "置顶：办事指南", pinned=True), _p(22, 2), _p(23, 4)], [_p(24, 8), _p(25, 30)], [_p(26, 40)]],
     "paged": [[_p(31, 1), _p(32, 2), _p(33, 3)], [_p(34, 5), _p(35, 9), _p(36, 12)], [_p(37, 14), _p(38, 20), _p(39, 30)]],
     "empty": [[]],
     "later_blocked": [[_p(41, 1), _p(42, 2), _p(43, 3)], [_p(44, 5)]],
+    "hollow": [[], [_p(51, 1)]],
 }
 SCENARIOS["member"] = SCENARIOS["fresh"]
 SCENARIOS["legacy"] = SCENARIOS["fresh"]
@@ -515,7 +518,7 @@ class BrowserPlatform:
             answer = {
                 "result": 1,
                 "llsid": "2009876543210123456",
-                "pcursor": str(posts[-1].epoch * 1000) if more and posts else "no_more",
+                "pcursor": (str(posts[-1].epoch * 1000) if posts else "1763600000000") if more else "no_more",
                 "feeds": [
                     {
                         "type": 1,
@@ -582,6 +585,8 @@ class BrowserPlatform:
             posts, _ = got
             pages = SCENARIOS[scenario]
             count = sum(len([p for p in page if not p.pinned]) for page in pages)
+            if scenario == "hollow":  # an empty page of a list that claims 30 videos
+                count = 30
             return _json(
                 {
                     "code": 0,
