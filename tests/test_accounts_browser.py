@@ -19,7 +19,9 @@ import pytest
 
 from govmon.crawler.accounts.base import AccountRef, AccountSnapshot, ReadContext
 from govmon.crawler.accounts.bilibili import BilibiliAdapter
+from govmon.crawler.accounts.browser_adapters import BROWSER_ADAPTERS
 from govmon.crawler.accounts.browser_page import BrowserAdapter, Timeouts, clean_text, from_epoch
+from govmon.crawler.accounts.browser_session import CHROMIUM_ARGS, NoBrowserError, find_chromium, open_browser
 from govmon.crawler.accounts.douyin import DouyinAdapter
 from govmon.crawler.accounts.kuaishou import KuaishouAdapter
 from govmon.crawler.accounts.toutiao import ToutiaoAdapter
@@ -27,16 +29,8 @@ from loopback import dead_address, event_loop_runner  # noqa: F401 (event_loop_r
 from platforms.browser_platforms import NOW, SHANGHAI, SINCE, VALID_SESSION, BrowserPlatform, login_state
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PLATFORMS = ("douyin", "bilibili", "kuaishou", "toutiao")
+# "bilibili_dynamic": the Bilibili adapter on an account registered with its dynamics page.
+PLATFORMS = ("douyin", "bilibili", "bilibili_dynamic", "kuaishou", "toutiao")
 ADAPTERS: dict[str, type[BrowserAdapter]] = {
     "douyin": DouyinAdapter,
     "bilibili": BilibiliAdapter,
@@ -85,28 +79,20 @@ class LimiterPace:
 
 @pytest.fixture(scope="session")
 def browser(event_loop_runner: Any) -> Iterator[Any]:  # noqa: F811
+    """The system Chromium, launched once through ``open_browser``; ``.new_context`` is what the
+    adapters get as ``ctx.new_browser_context``."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.async_api import async_playwright
-
-    async def start() -> tuple[Any, Any]:
-        pw = await async_playwright().start()
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        return pw, b
-
-    pw, b = event_loop_runner.run(start())
-    yield b
-
-    async def stop() -> None:
-        await b.close()
-        await pw.stop()
-
-    event_loop_runner.run(stop())
+    manager = open_browser(CHROMIUM)
+    session = event_loop_runner.run(manager.__aenter__())
+    yield session
+    event_loop_runner.run(manager.__aexit__(None, None, None))
 
 
 @pytest.fixture(scope="module")
 def platforms() -> Iterator[dict[str, BrowserPlatform]]:
-    made = {name: BrowserPlatform(name) for name in PLATFORMS}
+    made = {name: BrowserPlatform(name) for name in PLATFORMS if name in ADAPTERS}
+    made["bilibili_dynamic"] = BrowserPlatform("bilibili", dynamic=True)
     yield made
     for p in made.values():
         p.close()
@@ -157,6 +143,7 @@ def days_ago(days: float) -> dt.datetime:
 POST_URL = {
     "douyin": "{base}/video/{id}",
     "bilibili": "{base}/video/{id}",
+    "bilibili_dynamic": "{base}/{id}",
     "kuaishou": "{base}/short-video/{id}",
     "toutiao": "{base}/article/{id}/",
 }
@@ -175,6 +162,7 @@ def test_fresh_account_complete_on_first_page(name: str, event_loop_runner: Any,
     # the exact values, spelled out once
     first = snap.posts[0]
     assert first.text == "市政府常务会议召开&部署冬季安全生产"
+    assert [p.text for p in snap.posts[1:]] == ["政务动态第2期", "政务动态第3期"]
     assert first.published_at == dt.datetime(2026, 11, 19, 10, 0, tzinfo=SHANGHAI)
     assert first.published_at.utcoffset() == dt.timedelta(hours=8)
     assert [p.published_at for p in snap.posts] == [days_ago(1), days_ago(3), days_ago(10)]
@@ -230,6 +218,16 @@ def test_paged_reads_until_the_cutoff_and_no_further(name: str, event_loop_runne
 
 
 @pytest.mark.parametrize("name", PLATFORMS)
+def test_slow_page_is_turned_again(name: str, event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811
+    platform = platforms[name]
+    snap = read(event_loop_runner, browser, platform, "busy")
+    assert snap.coverage == "complete", snap.reason
+    assert rows(snap) == platform.expected_posts("busy", 2)
+    assert platform.pages_asked("busy") == [0, 1]
+    assert snap.evidence["page_turns_repeated"] >= 1
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
 def test_page_limit_gives_partial(name: str, event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811
     platform = platforms[name]
     before = len(platform.pages_asked("paged"))
@@ -255,6 +253,8 @@ BLOCKED_REASONS = {
     ("douyin", "blocked_alt"): "抖音作品列表接口返回“blocked”（账号或 IP 被风控拦截）",
     ("bilibili", "blocked"): "哔哩哔哩返回 code -352（风控校验失败）",
     ("bilibili", "blocked_alt"): "哔哩哔哩返回 HTTP 412（请求被拦截，疑似访问过于频繁）",
+    ("bilibili_dynamic", "blocked"): "哔哩哔哩返回 code -352（风控校验失败）",
+    ("bilibili_dynamic", "blocked_alt"): "哔哩哔哩返回 HTTP 412（请求被拦截，疑似访问过于频繁）",
     ("kuaishou", "blocked"): "快手返回 result 50（签名验证失败）",
     ("kuaishou", "blocked_alt"): "快手返回 result 2（请求过于频繁被限流）",
     ("toutiao", "blocked"): "今日头条作品列表接口返回空内容（HTTP 200，疑似风控拦截）",
@@ -297,8 +297,8 @@ def test_block_on_a_later_page_is_partial(name: str, event_loop_runner: Any, bro
     assert pace.blocks == 1
 
 
-CAPTCHA_BY = {"douyin": "url", "toutiao": "url", "bilibili": "text", "kuaishou": "text"}
-PLATFORM_NAME = {"douyin": "抖音", "bilibili": "哔哩哔哩", "kuaishou": "快手", "toutiao": "今日头条"}
+CAPTCHA_BY = {"douyin": "url", "toutiao": "url", "bilibili": "text", "bilibili_dynamic": "text", "kuaishou": "text"}
+PLATFORM_NAME = {"douyin": "抖音", "bilibili": "哔哩哔哩", "bilibili_dynamic": "哔哩哔哩", "kuaishou": "快手", "toutiao": "今日头条"}
 
 
 @pytest.mark.parametrize("name", PLATFORMS)
@@ -396,6 +396,24 @@ def test_pace_is_held_one_at_a_time(event_loop_runner: Any, browser: Any, platfo
     snaps = event_loop_runner.run(go())
     assert [s.coverage for s in snaps] == ["complete", "complete", "complete"]
     assert pace.slots == 3 and pace.max_inflight == 1
+
+
+def test_browser_session_contexts(event_loop_runner: Any, browser: Any) -> None:  # noqa: F811
+    assert {"--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"} <= set(CHROMIUM_ARGS)
+    assert BROWSER_ADAPTERS == ADAPTERS
+
+    async def go() -> tuple[Any, Any]:
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.set_content("<p>x</p>")
+        got = await page.evaluate("() => [navigator.language, Intl.DateTimeFormat().resolvedOptions().timeZone]")
+        await context.close()
+        return got
+
+    assert event_loop_runner.run(go()) == ["zh-CN", "Asia/Shanghai"]
+    with pytest.raises(NoBrowserError, match="找不到浏览器程序：/no/such/chromium"):
+        find_chromium("/no/such/chromium")
+    assert find_chromium(None) == CHROMIUM
 
 
 # --- helpers -------------------------------------------------------------------------------------------

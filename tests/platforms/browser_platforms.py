@@ -19,7 +19,12 @@ in the URL (``BrowserPlatform.account_url("paged")``):
 * ``captcha`` — a captcha page instead of the account (by redirect or in the page).
 * ``member`` — needs a login: with the cookie ``VALID_SESSION`` it is ``fresh``, otherwise a
   login wall (a redirect to a login page, a login overlay, or Bilibili's ``code -101``).
+* ``busy`` — ``paged`` on a page that ignores scrolling and its "next" button for 1.5 s after
+  showing a page (a slow page): the reader must turn the page again.
 * ``legacy`` (Kuaishou only) — ``fresh`` through the older GraphQL ``visionProfilePhotoList``.
+
+``BrowserPlatform("bilibili", dynamic=True)`` serves the same scenarios on Bilibili's dynamics
+page (``/{mid}/dynamic`` → ``/x/polymer/web-dynamic/v1/feed/space``, pinned by ``module_tag``).
 
 Times are relative to the fixed ``NOW`` so the expectations are exact.
 """
@@ -78,6 +83,7 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
 }
 SCENARIOS["member"] = SCENARIOS["fresh"]
 SCENARIOS["legacy"] = SCENARIOS["fresh"]
+SCENARIOS["busy"] = SCENARIOS["paged"]
 SPECIAL = ("blocked", "blocked_alt", "captcha")
 ALL_SCENARIOS = (*SCENARIOS, *SPECIAL)
 SCENARIO_NUMBER = {name: 900 + i for i, name in enumerate(ALL_SCENARIOS)}
@@ -111,6 +117,7 @@ def post_id(platform: str, post: FakePost) -> str:
         "bilibili": f"BV1gv{post.n:05d}Gz",
         "kuaishou": f"3x{post.n:04d}qkzm8ke",
         "toutiao": f"74{post.n:017d}",
+        "bilibili_dynamic": f"10{post.n:017d}",
     }[platform]
 
 
@@ -135,7 +142,8 @@ def scenario_of(identifier: str) -> str:
 
 PAGE_SCRIPT = """
 const UID = %(uid)s;
-let cursor = %(first_cursor)s, more = true, loading = false;
+let cursor = %(first_cursor)s, more = true, loading = false, busyUntil = 0;
+const BUSY_MS = %(busy_ms)d;  // after rendering a page, ignore scrolls and clicks this long
 %(platform_js)s
 function render(items, replace) {
   const list = document.getElementById('list');
@@ -159,7 +167,7 @@ function drawPager() {
   pager.appendChild(b);
 }
 async function load(replace) {
-  if (loading || !more) return;
+  if (loading || !more || Date.now() < busyUntil) return;
   loading = true;
   try {
     const r = await fetch(reqUrl(cursor), reqOpts(cursor));
@@ -171,6 +179,7 @@ async function load(replace) {
     render(res.items, replace);
     more = res.more;
     cursor = res.cursor;
+    busyUntil = Date.now() + BUSY_MS;
     if (PAGER) drawPager();
   } catch (e) {
     more = false;
@@ -229,6 +238,20 @@ function take(j) {
   return {items: (d.feeds || []).map(f => ({text: f.photo.caption, top: f.photo.profileUserTopPhoto})), more: d.pcursor !== 'no_more', cursor: d.pcursor};
 }
 """,
+    "bilibili_dynamic": """
+const PAGER = false;
+function reqUrl(c) {
+  return '/x/polymer/web-dynamic/v1/feed/space?offset=' + c + '&host_mid=' + UID + '&timezone_offset=-480' +
+    '&platform=web&features=itemOpusStyle,listOnlyfans,opusBigCover,onlyfansVote&web_location=333.1387' +
+    '&dm_img_list=%5B%5D&dm_img_str=V2ViR0wgMS4w&w_rid=0f3b1d2c4e5a69788796a5b4c3d2e1f0&wts=1763600000';
+}
+function reqOpts(c) { return {credentials: 'include'}; }
+function take(j) {
+  if (j.code !== 0) return null;
+  const d = j.data;
+  return {items: (d.items || []).map(it => ({text: it.id_str, top: !!it.modules.module_tag})), more: d.has_more, cursor: d.offset};
+}
+""",
     "bilibili": """
 const PAGER = true;
 function reqUrl(c) {
@@ -250,14 +273,15 @@ async function beforeLoad() {
 """,
 }
 
-FIRST_CURSOR = {"douyin": "0", "toutiao": "0", "kuaishou": "''", "bilibili": "1"}
+FIRST_CURSOR = {"douyin": "0", "toutiao": "0", "kuaishou": "''", "bilibili": "1", "bilibili_dynamic": "''"}
 PAGE_TITLE = {"douyin": "{}的抖音 - 抖音", "toutiao": "{} - 今日头条", "kuaishou": "{}的个人主页 - 快手", "bilibili": "{}的个人空间-哔哩哔哩视频"}
 DISPLAY_NAME = "市政务服务中心"
 
 
-def account_page(platform: str, uid: str, *, legacy: bool = False) -> bytes:
-    js = PLATFORM_JS[platform] % {"legacy": "true" if legacy else "false"} if platform == "kuaishou" else PLATFORM_JS[platform]
-    script = PAGE_SCRIPT % {"uid": json.dumps(uid), "first_cursor": FIRST_CURSOR[platform], "platform_js": js}
+def account_page(platform: str, uid: str, *, legacy: bool = False, dynamic: bool = False, busy_ms: int = 0) -> bytes:
+    js_key = "bilibili_dynamic" if dynamic else platform
+    js = PLATFORM_JS[js_key] % {"legacy": "true" if legacy else "false"} if platform == "kuaishou" else PLATFORM_JS[js_key]
+    script = PAGE_SCRIPT % {"uid": json.dumps(uid), "first_cursor": FIRST_CURSOR[js_key], "platform_js": js, "busy_ms": busy_ms}
     body = (
         '<header><span class="logo">LOGO</span><a class="login-button">登录</a></header>'
         f"<h1>{DISPLAY_NAME}</h1><div id='pinned'></div><ul id='list'></ul><div id='pager'></div>"
@@ -318,8 +342,10 @@ class PlatformServer(LoopbackServer):
 class BrowserPlatform:
     """One fake platform on its own loopback host (see the module docstring)."""
 
-    def __init__(self, platform: str) -> None:
+    def __init__(self, platform: str, *, dynamic: bool = False) -> None:
         self.platform = platform
+        self.dynamic = dynamic  # Bilibili only: the dynamics page instead of the video list
+        self.id_kind = "bilibili_dynamic" if dynamic else platform
         self.list_calls: list[tuple[str, int]] = []  # (scenario, page index 0-based) the page asked for
         self.top_calls: list[str] = []
         self._lock = threading.Lock()
@@ -334,7 +360,7 @@ class BrowserPlatform:
         uid = account_id(self.platform, scenario)
         path = {
             "douyin": f"/user/{uid}",
-            "bilibili": f"/{uid}",
+            "bilibili": f"/{uid}/dynamic" if self.dynamic else f"/{uid}",
             "kuaishou": f"/profile/{uid}",
             "toutiao": f"/c/user/token/{uid}/",
         }[self.platform]
@@ -356,7 +382,7 @@ class BrowserPlatform:
         out = []
         for page in SCENARIOS[scenario][:pages]:
             for post in page:
-                out.append((post_id(self.platform, post), _plain(post.title), post.at, post.pinned))
+                out.append((post_id(self.id_kind, post), _plain(post.title), post.at, post.pinned))
         return out
 
     # -- serving --
@@ -378,7 +404,7 @@ class BrowserPlatform:
         except KeyError:
             return Reply(404, "<h1>404</h1>")
 
-    def _page(self, hit: Hit, uid: str, wall: str) -> Reply:
+    def _page(self, hit: Hit, uid: str, wall: str, *, dynamic: bool = False) -> Reply:
         """The account page, or its captcha / login wall (``wall``: how this platform shows it)."""
         scenario = scenario_of(uid)
         if scenario == "captcha":
@@ -391,9 +417,10 @@ class BrowserPlatform:
                 target = "/login" if self.platform == "douyin" else "/auth/login/"
                 return Reply(302, "", headers={"Location": f"{target}?next={quote(hit.path)}"})
             return Reply(body=LOGIN_OVERLAY)
-        return Reply(body=account_page(self.platform, uid, legacy=scenario == "legacy"))
+        busy_ms = 1500 if scenario == "busy" else 0
+        return Reply(body=account_page(self.platform, uid, legacy=scenario == "legacy", dynamic=dynamic, busy_ms=busy_ms))
 
-    def _answer_page(self, scenario: str, index: int) -> tuple[list[FakePost], bool] | Reply:
+    def _answer_page(self, scenario: str, index: int, *, pinned_apart: bool = False) -> tuple[list[FakePost], bool] | Reply:
         """Posts of page ``index`` and whether more follow, or the platform's refusal."""
         with self._lock:
             self.list_calls.append((scenario, index))
@@ -404,7 +431,7 @@ class BrowserPlatform:
             status, body = BLOCKS[self.platform]["blocked"]
             return Reply(status, body, content_type="application/json; charset=utf-8")
         pages = SCENARIOS[scenario]
-        if self.platform == "bilibili" and scenario == "pinned":  # the pinned video is served by top/arc
+        if pinned_apart:  # Bilibili's video list: the pinned video is served by top/arc
             pages = [[p for p in page if not p.pinned] for page in pages]
         if index >= len(pages):
             return [], False
@@ -547,7 +574,9 @@ class BrowserPlatform:
         if segments and segments[0].isdigit():
             if len(segments) == 1:
                 return Reply(302, "", headers={"Location": f"/{segments[0]}/video"})
-            return self._page(hit, segments[0], "overlay")
+            return self._page(hit, segments[0], "overlay", dynamic=segments[1:] == ["dynamic"])
+        if path == "/x/polymer/web-dynamic/v1/feed/space":
+            return self._bilibili_dynamics(hit, q)
         if path == "/x/space/top/arc":
             scenario = scenario_of(q["vmid"])
             with self._lock:
@@ -579,7 +608,7 @@ class BrowserPlatform:
             if scenario == "member" and not self._logged_in(hit):
                 return _json({"code": -101, "message": "账号未登录", "ttl": 1})
             pn, ps = int(q["pn"]), int(q["ps"])
-            got = self._answer_page(scenario, pn - 1)
+            got = self._answer_page(scenario, pn - 1, pinned_apart=True)
             if isinstance(got, Reply):
                 return got
             posts, _ = got
@@ -629,6 +658,63 @@ class BrowserPlatform:
         raise KeyError(path)
 
 
+    # Bilibili dynamics: offset = id_str of the last dynamic.
+    def _bilibili_dynamics(self, hit: Hit, q: dict[str, str]) -> Reply:
+        mid = q["host_mid"]
+        scenario = scenario_of(mid)
+        if scenario == "member" and not self._logged_in(hit):
+            return _json({"code": -101, "message": "账号未登录", "ttl": 1, "data": None})
+        pages = SCENARIOS.get(scenario, [[]])
+        index = self._cursor_index(pages, q["offset"], lambda p: post_id("bilibili_dynamic", p))
+        got = self._answer_page(scenario, index)
+        if isinstance(got, Reply):
+            return got
+        posts, more = got
+        return _json(
+            {
+                "code": 0,
+                "message": "0",
+                "ttl": 1,
+                "data": {
+                    "has_more": more,
+                    "items": [_dynamic_item(p, int(mid)) for p in posts],
+                    "offset": post_id("bilibili_dynamic", posts[-1]) if posts else "1000000000000000000",
+                    "update_baseline": "",
+                    "update_num": 0,
+                },
+            }
+        )
+
+
+def _dynamic_item(p: FakePost, mid: int) -> dict[str, Any]:
+    """One dynamic: even numbers announce a video (text in major.archive), odd ones are text
+    posts in the opus style (text in major.opus.summary)."""
+    if p.n % 2 == 0:
+        kind, dynamic = "DYNAMIC_TYPE_AV", {
+            "desc": None,
+            "major": {"type": "MAJOR_TYPE_ARCHIVE", "archive": {"bvid": post_id("bilibili", p), "title": p.title, "desc": ""}},
+        }
+    else:
+        kind, dynamic = "DYNAMIC_TYPE_DRAW", {
+            "desc": None,
+            "major": {"type": "MAJOR_TYPE_OPUS", "opus": {"summary": {"text": p.title, "rich_text_nodes": []}, "title": None, "pics": []}},
+        }
+    item: dict[str, Any] = {
+        "basic": {"comment_id_str": str(p.n), "comment_type": 11, "rid_str": str(p.n)},
+        "id_str": post_id("bilibili_dynamic", p),
+        "type": kind,
+        "visible": True,
+        "modules": {
+            "module_author": {"mid": mid, "name": DISPLAY_NAME, "pub_ts": p.epoch, "pub_time": "", "pub_action": "投稿了视频" if kind == "DYNAMIC_TYPE_AV" else ""},
+            "module_dynamic": dynamic,
+            "module_stat": {"comment": {"count": 1}, "forward": {"count": 0}, "like": {"count": 7}},
+        },
+    }
+    if p.pinned:
+        item["modules"]["module_tag"] = {"text": "置顶"}
+    return item
+
+
 def _plain(title: str) -> str:
     """What the adapters must make of a fixture title (tags and entities removed)."""
     return re.sub(r"<[^>]+>", "", title).replace("&amp;", "&")
@@ -651,3 +737,4 @@ def login_state(platform: BrowserPlatform, value: str) -> dict[str, Any]:
         ],
         "origins": [],
     }
+

@@ -7,11 +7,19 @@ the next page comes from its "下一页" button. The pinned video is not in that
 asks ``GET /x/space/top/arc?vmid=`` (``code 53016`` = none), and it is listed first, pinned.
 Soft failures: ``code -352`` (风控校验失败), ``-412`` / HTTP 412 (request intercepted), ``-101``
 (not logged in).
+
+Many government accounts post text and pictures as dynamics (动态) rather than videos. An account
+registered with its dynamics page (``/{mid}/dynamic``) is read from that page's own
+``GET /x/polymer/web-dynamic/v1/feed/space`` calls → ``data.items[]`` with ``id_str``,
+``modules.module_author.pub_ts`` (epoch seconds), the text in ``modules.module_dynamic``
+(``desc.text``, or ``major.opus`` / ``major.archive`` / ``major.article``), pinned when
+``modules.module_tag.text == "置顶"``; paging by ``data.has_more`` / ``data.offset`` on scrolling.
+The dynamics include the video uploads, so that page is the better measure of "last update".
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from govmon.crawler.accounts.base import AccountRef, Post, ReadContext
@@ -28,6 +36,8 @@ from govmon.crawler.accounts.browser_page import (
 
 LIST_PATHS = ("/x/space/wbi/arc/search", "/x/space/arc/search")
 TOP_PATH = "/x/space/top/arc"
+DYNAMIC_PATH = "/x/polymer/web-dynamic/v1/feed/space"
+PINNED_TAG = "置顶"
 NO_TOP_CODE = 53016
 NOT_LOGGED_IN = -101
 CODE_REASONS = {-352: "风控校验失败", -412: "请求被拦截", -799: "请求过于频繁", -509: "请求过于频繁"}
@@ -47,7 +57,7 @@ class BilibiliAdapter(BrowserAdapter):
 
     def request_kind(self, url: str, method: str, post_data: str | None) -> str | None:
         path = url.split("?", 1)[0]
-        if any(path.endswith(p) for p in LIST_PATHS):
+        if any(path.endswith(p) for p in LIST_PATHS) or path.endswith(DYNAMIC_PATH):
             return "list"
         if path.endswith(TOP_PATH):
             return "top"
@@ -84,6 +94,8 @@ class BilibiliAdapter(BrowserAdapter):
                 blocked=f"哔哩哔哩返回 code {code}" + (f"（{message}）" if message else ""), evidence={"code": code}
             )
         body = mapping(data.get("data"))
+        if DYNAMIC_PATH in captured.url.split("?", 1)[0]:
+            return self._dynamics(body, account, ctx)
         posts: list[Post] = []
         untimed = 0
         for item in mapping(body.get("list")).get("vlist") or []:
@@ -102,6 +114,32 @@ class BilibiliAdapter(BrowserAdapter):
             evidence["items_without_time"] = untimed
         return ListPage(posts=posts, has_more=has_more, evidence=evidence)
 
+    def _dynamics(self, body: Mapping[str, Any], account: AccountRef, ctx: ReadContext) -> ListPage:
+        base = site_base(account.url, host_prefix=("space.", "t."))
+        posts: list[Post] = []
+        untimed = 0
+        for item in body.get("items") or []:
+            item = mapping(item)
+            modules = mapping(item.get("modules"))
+            dynamic_id = str(item.get("id_str") or "")
+            published = from_epoch(mapping(modules.get("module_author")).get("pub_ts"), ctx.timezone)
+            if not dynamic_id or published is None:
+                untimed += 1
+                continue
+            posts.append(
+                Post(
+                    id=dynamic_id,
+                    text=clean_text(_dynamic_text(mapping(modules.get("module_dynamic")))),
+                    url=f"{base}/{dynamic_id}",
+                    published_at=published,
+                    pinned=mapping(modules.get("module_tag")).get("text") == PINNED_TAG,
+                )
+            )
+        evidence: dict[str, Any] = {"code": 0, "items": len(posts), "has_more": body.get("has_more"), "offset": body.get("offset")}
+        if untimed:
+            evidence["items_without_time"] = untimed
+        return ListPage(posts=posts, has_more=bool(body.get("has_more")), evidence=evidence)
+
     def merge_side(
         self, posts: list[Post], side: list[Captured], account: AccountRef, ctx: ReadContext, evidence: dict[str, Any]
     ) -> list[Post]:
@@ -117,3 +155,22 @@ class BilibiliAdapter(BrowserAdapter):
         if pinned is None:
             return posts
         return [pinned, *(p for p in posts if p.id != pinned.id)]
+
+
+def _dynamic_text(module: Mapping[str, Any]) -> str:
+    """The words of a dynamic: its own text, else its opus summary / title, else the video or
+    article title it announces."""
+    desc = mapping(module.get("desc")).get("text")
+    if desc:
+        return str(desc)
+    major = mapping(module.get("major"))
+    opus = mapping(major.get("opus"))
+    for value in (
+        mapping(opus.get("summary")).get("text"),
+        opus.get("title"),
+        mapping(major.get("archive")).get("title"),
+        mapping(major.get("article")).get("title"),
+    ):
+        if value:
+            return str(value)
+    return ""

@@ -67,6 +67,7 @@ class Timeouts:
     next_page_s: float = 15.0  # from scrolling / clicking "next" to the next list answer
     wall_grace_s: float = 3.0  # captcha / login text is believed after this long without a list answer
     extras_s: float = 3.0  # side requests (pinned) still in flight when the list is done
+    retrigger_s: float = 1.0  # scroll / click again when no list request followed (the page was busy)
     poll_s: float = 0.1
 
 
@@ -361,11 +362,11 @@ class _Run:
                 return self.snapshot(
                     "failed", f"{self.adapter.platform_name}账号页面返回 HTTP {response.status}（未能读取）"
                 )
-        loaded = time.monotonic()
+        loaded = turned = time.monotonic()
         pages = 0
         deadline = loaded + self.t.first_list_s
         while True:
-            captured, wall = await self._next_list(page, deadline, first=pages == 0, since=loaded)
+            captured, wall = await self._next_list(page, deadline, first=pages == 0, since=loaded if pages == 0 else turned)
             if wall is not None:
                 return self._wall_snapshot(wall)
             if captured is None:
@@ -406,11 +407,14 @@ class _Run:
                     page, "partial", f"已读 {pages} 页（上限 {self.ctx.max_pages} 页），仍未读到监测起点之前的作品"
                 )
             await self._turn_page(page)
-            deadline = time.monotonic() + self.t.next_page_s
+            turned = time.monotonic()
+            deadline = turned + self.t.next_page_s
 
     async def _next_list(
         self, page: Page, deadline: float, *, first: bool, since: float
     ) -> tuple[Captured | None, WallKind | None]:
+        """The next list answer (side answers are kept on the way), or a wall on the first page,
+        or (None, None) at the deadline. ``since``: when the page loaded or was last turned."""
         while True:
             now = time.monotonic()
             left = deadline - now
@@ -429,6 +433,11 @@ class _Run:
                 wall = await self._wall(page, believe_text=time.monotonic() - since >= self.t.wall_grace_s)
                 if wall is not None:
                     return None, wall
+            elif not self.pending and self.queue.empty() and time.monotonic() - since >= self.t.retrigger_s:
+                # The page ignored the scroll (it was still rendering the last page): once more.
+                self.extra["page_turns_repeated"] = self.extra.get("page_turns_repeated", 0) + 1
+                await self._turn_page(page)
+                since = time.monotonic()
 
     async def _wall(self, page: Page, *, believe_text: bool) -> WallKind | None:
         url = page.url
@@ -481,8 +490,10 @@ class _Run:
                     return
             except Exception:  # noqa: BLE001 — fall back to scrolling
                 pass
+        # Up a little first: a page already at the bottom sees no scroll event from scrolling there.
+        await page.evaluate("() => window.scrollBy(0, -400)")
+        await page.mouse.wheel(0, 2400)
         await page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
-        await page.mouse.wheel(0, 1200)
 
     async def _finish(self, page: Page, coverage: str, reason: str = "") -> AccountSnapshot:
         # Side requests (pinned …) still in flight get a short moment.
