@@ -298,7 +298,8 @@ class _Run:
         return self.adapter.request_kind(request.url, request.method, post_data)
 
     def _on_request(self, request: Request) -> None:
-        self.requests += 1
+        if request.resource_type not in SKIPPED_RESOURCES:  # those never leave the browser
+            self.requests += 1
         if self._kind(request) is not None:
             self.pending.add(request)
 
