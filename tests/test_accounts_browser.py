@@ -259,6 +259,11 @@ BLOCKED_REASONS = {
     ("kuaishou", "blocked_alt"): "快手返回 result 2（请求过于频繁被限流）",
     ("toutiao", "blocked"): "今日头条作品列表接口返回空内容（HTTP 200，疑似风控拦截）",
     ("toutiao", "blocked_alt"): "今日头条返回 error（未给出作品列表）",
+    ("douyin", "misshapen"): "抖音返回的内容不是作品列表（缺少 aweme_list）",
+    ("bilibili", "misshapen"): "哔哩哔哩返回的内容不是投稿列表（缺少 data.list）",
+    ("bilibili_dynamic", "misshapen"): "哔哩哔哩返回的内容不是动态列表（缺少 data.items）",
+    ("kuaishou", "misshapen"): "快手返回的内容不是作品列表（缺少 feeds）",
+    ("toutiao", "misshapen"): "今日头条返回 success（未给出作品列表）",
 }
 
 
@@ -297,7 +302,7 @@ def test_block_on_a_later_page_is_partial(name: str, event_loop_runner: Any, bro
     assert pace.blocks == 1
 
 
-CAPTCHA_BY = {"douyin": "url", "toutiao": "url", "bilibili": "text", "bilibili_dynamic": "text", "kuaishou": "text"}
+CAPTCHA_BY = {"douyin": "url", "toutiao": "url", "bilibili": "text", "bilibili_dynamic": "text", "kuaishou": "selector"}
 PLATFORM_NAME = {"douyin": "抖音", "bilibili": "哔哩哔哩", "bilibili_dynamic": "哔哩哔哩", "kuaishou": "快手", "toutiao": "今日头条"}
 
 
@@ -308,6 +313,10 @@ def test_captcha_page_is_blocked(name: str, event_loop_runner: Any, browser: Any
     assert snap.coverage == "blocked"
     assert snap.reason == f"{PLATFORM_NAME[name]}显示验证码页面（人机验证拦截），未能读取作品列表"
     assert snap.evidence["wall_by"] == CAPTCHA_BY[name]
+    if CAPTCHA_BY[name] == "selector":
+        assert snap.evidence["wall_selector"] == "#captcha_container"
+    if CAPTCHA_BY[name] == "text":
+        assert snap.evidence["wall_text"] == "滑块"  # the first of CAPTCHA_TEXT in "请完成下列验证后继续：按住滑块…"
     assert pace.blocks == 1
     assert snap.posts == []
 

@@ -14,9 +14,11 @@ in the URL (``BrowserPlatform.account_url("paged")``):
   page 3 exists and must not be asked for.
 * ``empty`` — an account that has never posted (a genuine, well-formed empty list).
 * ``blocked`` / ``blocked_alt`` — the platform's own soft failures (see ``BLOCKS``).
+* ``misshapen`` — a "success" answer without the list field (``{"status_code": 0}`` …).
 * ``later_blocked`` — page 1 fine, page 2 refused.
 * ``hollow`` — a well-formed but empty first page that says more follow (a filtered answer).
-* ``captcha`` — a captcha page instead of the account (by redirect or in the page).
+* ``captcha`` — a captcha page instead of the account: a redirect (Douyin, Toutiao), a GeeTest
+  panel with its words (Bilibili), a verify-centre frame without words of its own (Kuaishou).
 * ``member`` — needs a login: with the cookie ``VALID_SESSION`` it is ``fresh``, otherwise a
   login wall (a redirect to a login page, a login overlay, or Bilibili's ``code -101``).
 * ``busy`` — ``paged`` on a page that ignores scrolling and its "next" button for 1.5 s after
@@ -84,25 +86,28 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
 SCENARIOS["member"] = SCENARIOS["fresh"]
 SCENARIOS["legacy"] = SCENARIOS["fresh"]
 SCENARIOS["busy"] = SCENARIOS["paged"]
-SPECIAL = ("blocked", "blocked_alt", "captcha")
+SPECIAL = ("blocked", "blocked_alt", "misshapen", "captcha")
 ALL_SCENARIOS = (*SCENARIOS, *SPECIAL)
 SCENARIO_NUMBER = {name: 900 + i for i, name in enumerate(ALL_SCENARIOS)}
 NUMBER_SCENARIO = {v: k for k, v in SCENARIO_NUMBER.items()}
 
 # Each platform's soft failures: scenario -> (HTTP status, body).
 BLOCKS: dict[str, dict[str, tuple[int, str]]] = {
-    "douyin": {"blocked": (200, ""), "blocked_alt": (200, "blocked")},
+    "douyin": {"blocked": (200, ""), "blocked_alt": (200, "blocked"), "misshapen": (200, '{"status_code": 0}')},
     "bilibili": {
         "blocked": (200, json.dumps({"code": -352, "message": "风控校验失败", "ttl": 1, "data": {"v_voucher": "voucher_7c1e2f0a-demo"}}, ensure_ascii=False)),
         "blocked_alt": (412, json.dumps({"code": -412, "message": "请求被拦截", "ttl": 1, "data": None}, ensure_ascii=False)),
+        "misshapen": (200, '{"code": 0, "message": "0", "ttl": 1, "data": {}}'),
     },
     "kuaishou": {
         "blocked": (200, json.dumps({"result": 50, "ab8d": True, "error_msg": "签名验证失败"}, ensure_ascii=False)),
         "blocked_alt": (200, json.dumps({"result": 2, "error_msg": None})),
+        "misshapen": (200, '{"result": 1}'),
     },
     "toutiao": {
         "blocked": (200, ""),
         "blocked_alt": (200, json.dumps({"message": "error", "data": None, "has_more": False})),
+        "misshapen": (200, '{"message": "success"}'),
     },
 }
 SESSION_COOKIE = {"douyin": "sessionid", "bilibili": "SESSDATA", "kuaishou": "kuaishou.server.web_st", "toutiao": "sessionid"}
@@ -299,8 +304,13 @@ LOGIN_OVERLAY = html(
     "<header><a>登录</a></header><div class='mask'><div class='login-modal'>请先登录，登录后查看更多作品<br>扫码登录</div></div>",
     title=DISPLAY_NAME,
 )
+IFRAME_CAPTCHA_OVERLAY = html(  # the widget's words are inside the frame: only its element shows
+    "<header><a>登录</a></header><div id='captcha_container'>"
+    "<iframe src='/verifycenter/captcha/v2?embedded=1' width='380' height='300'></iframe></div>",
+    title=DISPLAY_NAME,
+)
 DOM_CAPTCHA_OVERLAY = html(
-    "<header><a>登录</a></header><div class='geetest_panel'>请完成下列验证后继续：按住滑块，拖动到最右边</div>",
+    "<header><a>登录</a></header><div class='risk-verify-panel'>请完成下列验证后继续：按住滑块，拖动到最右边</div>",
     title=DISPLAY_NAME,
 )
 
@@ -411,7 +421,7 @@ class BrowserPlatform:
             if wall == "redirect":
                 target = "/captcha/verify" if self.platform == "douyin" else "/verifycenter/captcha/v2"
                 return Reply(302, "", headers={"Location": f"{target}?from={quote(hit.path)}"})
-            return Reply(body=DOM_CAPTCHA_OVERLAY)
+            return Reply(body=IFRAME_CAPTCHA_OVERLAY if self.platform == "kuaishou" else DOM_CAPTCHA_OVERLAY)
         if scenario == "member" and not self._logged_in(hit) and self.platform != "bilibili":
             if wall == "redirect":
                 target = "/login" if self.platform == "douyin" else "/auth/login/"
@@ -424,7 +434,7 @@ class BrowserPlatform:
         """Posts of page ``index`` and whether more follow, or the platform's refusal."""
         with self._lock:
             self.list_calls.append((scenario, index))
-        if scenario in ("blocked", "blocked_alt"):
+        if scenario in ("blocked", "blocked_alt", "misshapen"):
             status, body = BLOCKS[self.platform][scenario]
             return Reply(status, body, content_type="application/json; charset=utf-8")
         if scenario == "later_blocked" and index >= 1:

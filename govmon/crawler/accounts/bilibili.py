@@ -95,7 +95,11 @@ class BilibiliAdapter(BrowserAdapter):
             )
         body = mapping(data.get("data"))
         if DYNAMIC_PATH in captured.url.split("?", 1)[0]:
+            if "items" not in body:
+                return ListPage(blocked="哔哩哔哩返回的内容不是动态列表（缺少 data.items）", evidence={"code": code})
             return self._dynamics(body, account, ctx)
+        if "list" not in body:
+            return ListPage(blocked="哔哩哔哩返回的内容不是投稿列表（缺少 data.list）", evidence={"code": code})
         posts: list[Post] = []
         untimed = 0
         for item in mapping(body.get("list")).get("vlist") or []:

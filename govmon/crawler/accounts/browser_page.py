@@ -53,6 +53,22 @@ CAPTCHA_URL = re.compile(r"captcha|verifycenter|/verify|security-check|risk_?con
 LOGIN_URL = re.compile(r"(^|[/.])passport\.|/login|/signin|/sso/", re.I)
 CAPTCHA_TEXT = ("验证码", "安全验证", "滑块", "请完成下列验证", "人机验证", "拖动滑块", "请按住滑块")
 LOGIN_TEXT = ("登录后查看", "请先登录", "登录后即可查看", "扫码登录", "登录已过期", "登录状态已失效", "请登录后")
+# Captcha widgets that show no words of their own (the text is inside an iframe): Douyin/Toutiao's
+# verify container, GeeTest (Bilibili), any frame from a captcha / verify centre address.
+CAPTCHA_SELECTORS = (
+    "#captcha_container",
+    ".captcha_verify_container",
+    ".geetest_panel",
+    ".geetest_holder",
+    "iframe[src*='captcha']",
+    "iframe[src*='verifycenter']",
+)
+WALL_SCRIPT = """(selectors) => {
+  const shown = (e) => { const r = e.getBoundingClientRect(); const st = getComputedStyle(e);
+                         return r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none'; };
+  const hit = selectors.find((s) => Array.from(document.querySelectorAll(s)).some(shown)) || '';
+  return {title: document.title || '', text: (document.body ? document.body.innerText : '').slice(0, 3000), selector: hit};
+}"""
 
 EVIDENCE_BODY_CHARS = 300
 EVIDENCE_URLS = 8
@@ -453,11 +469,13 @@ class _Run:
         if not believe_text:
             return None
         try:
-            info = await page.evaluate(
-                "() => ({title: document.title || '', text: (document.body ? document.body.innerText : '').slice(0, 3000)})"
-            )
+            info = await page.evaluate(WALL_SCRIPT, list(CAPTCHA_SELECTORS))
         except Exception:  # noqa: BLE001 — navigating; look again at the next poll
             return None
+        if info.get("selector"):
+            self.extra["wall_by"] = "selector"
+            self.extra["wall_selector"] = info["selector"]
+            return "captcha"
         text = f"{info.get('title', '')}\n{info.get('text', '')}"
         for kind, words in (("captcha", CAPTCHA_TEXT), ("login", LOGIN_TEXT)):
             hit = next((w for w in words if w in text), None)

@@ -46,6 +46,8 @@ class DouyinAdapter(BrowserAdapter):
                 blocked=f"抖音返回 status_code {status}" + (f"（{message}）" if message else ""),
                 evidence={"status_code": status},
             )
+        if "aweme_list" not in data:
+            return ListPage(blocked="抖音返回的内容不是作品列表（缺少 aweme_list）", evidence={"keys": sorted(data)[:10]})
         base = site_base(account.url)
         posts: list[Post] = []
         untimed = 0

@@ -62,6 +62,8 @@ class KuaishouAdapter(BrowserAdapter):
                 blocked=f"快手返回 result {result}" + (f"（{message}）" if message else ""),
                 evidence={"result": result},
             )
+        if "feeds" not in data:
+            return ListPage(blocked="快手返回的内容不是作品列表（缺少 feeds）", evidence={"result": result})
         base = site_base(account.url)
         posts: list[Post] = []
         untimed = 0
