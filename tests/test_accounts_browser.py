@@ -37,7 +37,7 @@ ADAPTERS: dict[str, type[BrowserAdapter]] = {
     "kuaishou": KuaishouAdapter,
     "toutiao": ToutiaoAdapter,
 }
-TEST_TIMEOUTS = Timeouts(navigation_s=10, first_list_s=6, next_page_s=6, wall_grace_s=1.0, extras_s=2.0)
+TEST_TIMEOUTS = Timeouts(navigation_s=20, first_list_s=12, next_page_s=12, wall_grace_s=1.0, extras_s=3.0)
 
 
 # --- fixtures --------------------------------------------------------------------------------------
@@ -389,6 +389,59 @@ def test_page_without_list_request_is_failed(event_loop_runner: Any, browser: An
         snap = event_loop_runner.run(go())
     assert snap.coverage == "failed"
     assert snap.reason == "抖音账号页面在 1.5 秒内没有请求作品列表（未监测）"
+
+
+def read_douyin_page(runner: Any, browser: Any, routes: dict[str, Any]) -> AccountSnapshot:
+    from loopback import LoopbackServer
+
+    with LoopbackServer(routes) as server:
+        account = AccountRef("a", "x", "douyin", server.url("/user/x"))
+
+        async def go() -> AccountSnapshot:
+            async with httpx.AsyncClient() as http:
+                ctx = ReadContext(http, pace, SHANGHAI, NOW, SINCE, new_browser_context=browser.new_context)
+                return await DouyinAdapter(TEST_TIMEOUTS).read(account, ctx)
+
+        pace = LimiterPace()
+        snap = runner.run(go())
+        snap.evidence["pace_blocks"] = pace.blocks
+        return snap
+
+
+@pytest.mark.parametrize(
+    "status,coverage,reason",
+    [
+        (412, "blocked", "抖音账号页面返回 HTTP 412（访问被拦截）"),
+        (403, "blocked", "抖音账号页面返回 HTTP 403（访问被拦截）"),
+        (404, "failed", "抖音账号页面返回 HTTP 404（未能读取）"),
+        (502, "failed", "抖音账号页面返回 HTTP 502（未能读取）"),
+    ],
+)
+def test_account_page_http_errors(status: int, coverage: str, reason: str, event_loop_runner: Any, browser: Any) -> None:  # noqa: F811
+    from loopback import Reply, html
+
+    snap = read_douyin_page(event_loop_runner, browser, {"/user/x": Reply(status, html("<h1>error</h1>"))})
+    assert (snap.coverage, snap.reason) == (coverage, reason)
+    assert snap.evidence["page_status"] == status
+    assert snap.evidence["pace_blocks"] == (1 if coverage == "blocked" else 0)
+
+
+def test_list_request_redirected_to_captcha_is_blocked(event_loop_runner: Any, browser: Any) -> None:  # noqa: F811
+    from loopback import Reply, html
+
+    page = html("<script>fetch('/aweme/v1/web/aweme/post/?sec_user_id=x&max_cursor=0').catch(() => 0)</script>")
+    snap = read_douyin_page(
+        event_loop_runner,
+        browser,
+        {
+            "/user/x": Reply(body=page),
+            "/aweme/v1/web/aweme/post/?sec_user_id=x&max_cursor=0": Reply(302, "", headers={"Location": "/captcha/verify?x=1"}),
+            "/captcha/verify?x=1": Reply(body=html("验证码中间页")),
+        },
+    )
+    assert snap.coverage == "blocked"
+    assert snap.reason == "抖音作品列表请求失败（被重定向到验证或登录页面 /captcha/verify?x=1）"
+    assert snap.evidence["pace_blocks"] == 1
 
 
 def test_pace_is_held_one_at_a_time(event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811

@@ -324,6 +324,14 @@ class _Run:
         kind = self._kind(request)
         if kind is None:
             return
+        if 300 <= response.status < 400:  # the redirected request answers in its turn
+            self.pending.discard(request)
+            location = response.headers.get("location", "")
+            if CAPTCHA_URL.search(location) or LOGIN_URL.search(location):
+                self.queue.put_nowait(
+                    Captured(kind, response.url, response.status, "", f"被重定向到验证或登录页面 {_short(location, 100)}")
+                )
+            return
         # Read the body at once: Chromium drops it when the page navigates (playwright #3617).
         try:
             body = await response.text()
