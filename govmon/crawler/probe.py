@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +50,6 @@ FAILURE_KINDS = ("dns", "connect", "timeout", "tls", "http_status", "too_many_re
 # way, the fault is more likely ours (our network, our DNS) — see govmon.probes.
 CONNECTION_FAILURES = frozenset({"dns", "connect", "timeout"})
 DEFAULT_CONCURRENCY = 16
-_CHUNK_LIMIT = 1 << 16
 
 _KIND_OF_FETCH_KIND = {
     "dns": "dns",
@@ -87,10 +88,17 @@ class ProbeResult:
     error_kind: str | None  # one of FAILURE_KINDS when not ok
     detail: str | None  # Chinese description of the failure
     key: str = ""
+    # Set when OUR side failed while probing (a bug, no resources): nothing was measured,
+    # and the probe must not count against the site.
+    own_error: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.own_error is None
 
     @property
     def connection_failure(self) -> bool:
-        return not self.ok and self.error_kind in CONNECTION_FAILURES
+        return self.measured and not self.ok and self.error_kind in CONNECTION_FAILURES
 
 
 def probe_client(*, user_agent: str, timeout_s: float, max_redirects: int) -> httpx.AsyncClient:
@@ -134,7 +142,7 @@ async def probe_url(
             async with client.stream("GET", url) as response:
                 status = response.status_code
                 final_url = str(response.url)
-                async for chunk in response.aiter_raw(_CHUNK_LIMIT):
+                async for chunk in response.aiter_raw():
                     size += len(chunk)
                     if size >= max_bytes:
                         break  # enough of an enormous page has arrived: it loads
@@ -154,12 +162,37 @@ async def probe_url(
         if isinstance(exc, httpx.TooManyRedirects):
             return result(False, "too_many_redirects", "重定向次数过多（可能是重定向循环），首页无法打开")
         fetch_kind, reason = classify_error(exc)
-        if isinstance(exc, httpx.ConnectError) and fetch_kind == "refused" and "refused" not in str(exc).lower():
-            reason = f"无法连接到服务器：{exc or type(exc).__name__}"
+        if isinstance(exc, httpx.ConnectError):
+            fetch_kind, reason = _connect_failure(exc, fetch_kind, reason)
         return result(False, _KIND_OF_FETCH_KIND.get(fetch_kind, "other"), reason)
     if status >= 400:
         return result(False, "http_status", f"首页返回 HTTP {status}")
     return result(True)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _connect_failure(exc: httpx.ConnectError, kind: str, reason: str) -> tuple[str, str]:
+    """Name a connect failure by its cause: the async transport only says "All connection
+    attempts failed" and keeps the operating system's error underneath."""
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return "dns", "域名解析失败（DNS 查不到该域名）"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", "连接被拒绝（服务器未在该端口提供服务）"
+        if isinstance(cause, ssl.SSLError):
+            return "tls", f"HTTPS 证书或加密握手失败：{cause}"
+        if isinstance(cause, OSError) and cause.strerror and cause is not exc:
+            if kind == "refused" and "refused" not in reason:
+                return "refused", f"无法连接到服务器：{cause.strerror}"
+    return kind, reason
 
 
 def _redirect_guard(allowed_hosts: frozenset[str]) -> Callable[[httpx.Request], Awaitable[None]]:
@@ -200,7 +233,14 @@ async def probe_many(
     async def one(request: ProbeRequest) -> ProbeResult:
         lock = host_locks.setdefault(host_of(request.url), asyncio.Lock())
         async with lock, limit:
-            outcome = await probe_url(client, request.url, timeout_s=timeout_s, max_bytes=max_bytes, key=request.key)
+            started_at = dt.datetime.now(dt.UTC)
+            try:
+                outcome = await probe_url(client, request.url, timeout_s=timeout_s, max_bytes=max_bytes,
+                                          key=request.key)
+            except Exception as exc:  # our failure, not the site's: not measured
+                outcome = ProbeResult(url=request.url, started_at=started_at, ok=False, status=None, elapsed_ms=0,
+                                      bytes=0, final_url=None, error_kind=None, detail=None, key=request.key,
+                                      own_error=f"{type(exc).__name__}: {exc}")
         if on_result is not None:
             on_result(outcome)
         return outcome
