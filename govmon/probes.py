@@ -163,8 +163,9 @@ def _store_and_judge(
                     local_outage=outage,
                 ))
         session.flush()
+        histories = load_probe_histories(session, [site.id for site in sites], as_of, settings.window_days)
         for site, outcome in zip(sites, outcomes):
-            history = load_probe_history(session, site.id, as_of, settings.window_days)
+            history = histories.get(site.id, [])
             counted = [p for p in window_probes(history, as_of, settings.window_days) if not p.local_outage]
             outcome.window_total = len(counted)
             outcome.window_failed = sum(1 for p in counted if not p.ok)
@@ -189,19 +190,29 @@ def _store_and_judge(
     return outcomes
 
 
+def load_probe_histories(
+    session: Session, target_ids: Sequence[str], as_of: dt.datetime, window_days: int
+) -> dict[str, list[ProbeObs]]:
+    """Each target's probes of the window (as_of − window_days, as_of], oldest first."""
+    start = as_of - dt.timedelta(days=window_days)
+    histories: dict[str, list[ProbeObs]] = {}
+    ids = list(dict.fromkeys(target_ids))
+    for offset in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Probe.target_id, Probe.probed_at, Probe.url, Probe.ok, Probe.status, Probe.elapsed_ms,
+                   Probe.error_kind, Probe.detail, Probe.final_url, Probe.local_outage)
+            .where(Probe.target_id.in_(ids[offset : offset + 500]), Probe.probed_at > start, Probe.probed_at <= as_of)
+            .order_by(Probe.target_id, Probe.probed_at, Probe.id)
+        )
+        for row in rows:
+            target_id, *values = row
+            histories.setdefault(target_id, []).append(ProbeObs(*values))
+    return histories
+
+
 def load_probe_history(session: Session, target_id: str, as_of: dt.datetime, window_days: int) -> list[ProbeObs]:
     """The target's probes of the window (as_of − window_days, as_of], oldest first."""
-    start = as_of - dt.timedelta(days=window_days)
-    rows = session.scalars(
-        select(Probe)
-        .where(Probe.target_id == target_id, Probe.probed_at > start, Probe.probed_at <= as_of)
-        .order_by(Probe.probed_at, Probe.id)
-    )
-    return [
-        ProbeObs(probed_at=p.probed_at, url=p.url, ok=p.ok, status=p.status, elapsed_ms=p.elapsed_ms,
-                 error_kind=p.error_kind, detail=p.detail, final_url=p.final_url, local_outage=p.local_outage)
-        for p in rows
-    ]
+    return load_probe_histories(session, [target_id], as_of, window_days).get(target_id, [])
 
 
 def run_probe_round(
