@@ -205,8 +205,10 @@ def load_probe_histories(
             .order_by(Probe.target_id, Probe.probed_at, Probe.id)
         )
         for row in rows:
-            target_id, *values = row
-            histories.setdefault(target_id, []).append(ProbeObs(*values))
+            histories.setdefault(row.target_id, []).append(ProbeObs(
+                probed_at=row.probed_at, url=row.url, ok=row.ok, status=row.status, elapsed_ms=row.elapsed_ms,
+                error_kind=row.error_kind, detail=row.detail, final_url=row.final_url, local_outage=row.local_outage,
+            ))
     return histories
 
 
