@@ -116,6 +116,7 @@ async def probe_sites(
         max_redirects=crawl.max_redirects,
         max_bytes=crawl.max_page_bytes,
         allow_private_addresses=crawl.allow_private_addresses,
+        trusted_urls=[str(site.url) for site in config.sites],
         concurrency=concurrency,
         on_result=report,
     )

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from loopback import LoopbackServer, Reply, dead_address, event_loop_runner, next_loopback_host  # noqa: F401
 from sqlalchemy import create_engine, func, select
@@ -365,6 +366,33 @@ def test_probe_many_refuses_a_redirect_into_another_private_host(event_loop_runn
             probe_many([ProbeRequest(site.url("/"), "s")], user_agent=UA, timeout_s=5, max_redirects=5), timeout=30)
         assert internal.count("/") == 0
     assert not result.ok and result.error_kind == "other" and "内网地址" in result.detail
+
+
+def test_connect_failures_are_named_by_their_cause():
+    from govmon.crawler.probe import _connect_failure
+
+    def failure(cause: BaseException):
+        try:
+            try:
+                raise cause
+            except BaseException as inner:
+                raise httpx.ConnectError("All connection attempts failed") from inner
+        except httpx.ConnectError as exc:
+            return _connect_failure(exc, "refused", "无法连接到服务器：All connection attempts failed")
+
+    assert failure(socket.gaierror(-2, "Name or service not known")) == ("dns", "域名解析失败（DNS 查不到该域名）")
+    assert failure(ConnectionRefusedError(111, "Connection refused")) == (
+        "refused", "连接被拒绝（服务器未在该端口提供服务）")
+    assert failure(OSError(113, "No route to host")) == ("refused", "无法连接到服务器：No route to host")
+
+
+def test_probe_many_trusts_the_other_registered_sites(event_loop_runner):  # noqa: F811
+    with LoopbackServer({"/": Reply(200, "portal")}) as portal, \
+            LoopbackServer({"/": Reply(302, headers={"Location": portal.url("/")})}) as channel:
+        (result,) = event_loop_runner.run(
+            probe_many([ProbeRequest(channel.url("/"), "c")], user_agent=UA, timeout_s=5, max_redirects=5,
+                       trusted_urls=[portal.url("/")]), timeout=30)
+    assert result.ok and result.final_url == portal.url("/")
 
 
 # --- probe rounds: stored, judged, recorded -------------------------------------------------------

@@ -220,18 +220,20 @@ async def probe_many(
     max_redirects: int,
     max_bytes: int = 5_000_000,
     allow_private_addresses: bool = False,
+    trusted_urls: Sequence[str] = (),
     concurrency: int = DEFAULT_CONCURRENCY,
     on_result: Callable[[ProbeResult], None] | None = None,
 ) -> list[ProbeResult]:
     """Probe every URL once, ``concurrency`` at a time, never two at once on one host.
 
-    Results come back in the order of ``requests``. The hosts of the given URLs (with and
-    without ``www.``) are trusted; a redirect to any other loopback/private host literal is
-    refused unless ``allow_private_addresses``.
+    Results come back in the order of ``requests``. The hosts of the given URLs and of
+    ``trusted_urls`` (the other registered sites), with and without ``www.``, are trusted;
+    a redirect to any other loopback/private host literal is refused unless
+    ``allow_private_addresses``.
     """
     trusted: set[str] = set()
-    for request in requests:
-        trusted |= site_hosts(request.url)
+    for url in [*(r.url for r in requests), *trusted_urls]:
+        trusted |= site_hosts(url)
     client = probe_client(user_agent=user_agent, timeout_s=timeout_s, max_redirects=max_redirects)
     if not allow_private_addresses:
         client.event_hooks["request"] = [_redirect_guard(frozenset(trusted))]
