@@ -210,6 +210,65 @@ def render_scan_summary(results: list[Any], as_of: Any) -> str:
     return f"监测时间点：{as_of.isoformat(timespec='minutes')}\n" + table(head, rows)
 
 
+@app.command()
+def probe(
+    target: Annotated[
+        Optional[list[str]], typer.Option("--target", help="只探测这个网站（id 或名称；可重复）")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """立即对登记网站（或 --target 指定的）的首页做一轮可用性探测，保存结果，并按近 7 天的探测记录判定“站点无法访问”。"""
+    from govmon.config import TargetNotFound
+    from govmon.probes import run_probe_round
+    from govmon.scan import select_targets
+
+    settings = load_settings(config, required=True)
+    try:
+        sites, accounts = select_targets(settings, target or [])
+    except TargetNotFound as err:
+        raise _fail(str(err.args[0] if err.args else err), 2) from None
+    if accounts:
+        typer.echo(f"提示：可用性探测只针对网站，{len(accounts)} 个新媒体账号不探测。", err=True)
+    if not sites:
+        typer.echo("没有需要探测的网站。", err=True)
+        raise typer.Exit(0)
+    sessions = open_db(settings, db)
+    interactive = sys.stderr.isatty()
+    progress = (lambda message: typer.echo(message, err=True)) if interactive else None
+    outcomes = run_probe_round(settings, sessions, sites, progress=progress)
+    typer.echo(render_probe_summary(outcomes, settings.checks.site_unreachable.window_days))
+    if any(o.local_outage for o in outcomes):
+        typer.echo("注意：本轮所有网站都无法连接，可能是监测端网络故障；本轮探测不计入各网站的失败率。", err=True)
+        raise typer.Exit(1)
+    if any(not o.measured for o in outcomes):
+        typer.echo("注意：部分网站因监测程序自身出错未能探测（未测量），不计入失败率。", err=True)
+        raise typer.Exit(1)
+
+
+def render_probe_summary(outcomes: list[Any], window_days: int) -> str:
+    from govmon.checks.site_unreachable import percent
+    from govmon.terminal import SEVERITY_LABELS, table
+
+    rows = []
+    for o in outcomes:
+        if not o.measured:
+            result = f"未测量（{o.detail}）"
+        elif o.local_outage:
+            result = "不计入（监测端网络故障）"
+        elif o.ok:
+            result = "正常"
+        else:
+            result = f"失败：{o.detail}"
+        elapsed = f"{o.elapsed_ms / 1000:.2f} 秒" if o.elapsed_ms is not None else ""
+        ratio = o.failure_ratio
+        rate = f"{percent(ratio)}（{o.window_failed}/{o.window_total}）" if ratio is not None else "无记录"
+        verdict = SEVERITY_LABELS.get(o.severity, "") if o.severity else "无"
+        rows.append([o.name, result, str(o.status) if o.status is not None else "", elapsed, rate, verdict])
+    head = ["站点", "结果", "状态码", "用时", f"近{window_days}天失败率", "判定"]
+    return table(head, rows)
+
+
 findings_app = typer.Typer(help="查看和处理发现的问题。", no_args_is_help=False, rich_markup_mode=None)
 app.add_typer(findings_app, name="findings")
 

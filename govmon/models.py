@@ -57,6 +57,7 @@ __all__ = [
     "ListItem",
     "NaiveDatetimeError",
     "Page",
+    "Probe",
     "Scan",
     "SiteColumn",
     "SyncResult",
@@ -652,3 +653,42 @@ class FeedbackMessage(Base):
 
     def __repr__(self) -> str:
         return f"<FeedbackMessage {self.id} {self.received} {self.site!r}>"
+
+
+# --------------------------------------------------------------------------- availability probes
+
+PROBE_ERROR_KINDS = ("dns", "connect", "timeout", "tls", "http_status", "too_many_redirects", "other")
+
+
+class Probe(Base):
+    """One availability probe of a site's home page (govmon.probes, crawler/probe.py).
+
+    ``round_id`` groups the probes of one round. ``local_outage`` marks the probes of a
+    round in which every site (three or more) failed at the connection level: our network
+    was more likely down than all of them, so these probes count for no site.
+    """
+
+    __tablename__ = "probes"
+    __table_args__ = (
+        CheckConstraint(_in("error_kind", PROBE_ERROR_KINDS), name="error_kind"),
+        Index(None, "target_id", "probed_at"),
+        Index(None, "round_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    round_id: Mapped[str] = mapped_column(String(32))
+    probed_at: Mapped[datetime]
+    url: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None]
+    elapsed_ms: Mapped[int | None]
+    bytes: Mapped[int | None]
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    local_outage: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else f"failed:{self.error_kind}"
+        return f"<Probe {self.id} {self.target_id} {self.probed_at.isoformat()} {state}>"

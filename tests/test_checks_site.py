@@ -82,7 +82,7 @@ def test_unreachable_on_http_error(status):
 def test_reachable_home_is_no_finding(status):
     artifacts = site(home(status))
     assert site_unreachable.run(artifacts, settings("site.unreachable")) == []
-    assert site_unreachable.scope(artifacts, settings("site.unreachable")) is None  # judged
+    assert site_unreachable.scope(artifacts, settings("site.unreachable")) == {"home"}  # judged: the home notice only
 
 
 def test_no_home_record_judges_nothing():

@@ -107,8 +107,17 @@ def test_help_is_chinese_and_lists_the_commands(tmp_path):
 def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
     result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("[已发现]") == 12 and "[未发现]" not in result.stdout
-    assert "共 12 条" in result.stdout
+    assert result.stdout.count("[已发现]") == 14 and "[未发现]" not in result.stdout
+    assert "共 14 条" in result.stdout
+    # the simulated week of probe rounds: the flaky transport bureau and the dead town are vetoed
+    assert "模拟 7 天的可用性监测" in result.stdout
+    transport = next(line for line in result.stdout.splitlines() if line.startswith("示范市交通运输局  "))
+    assert "7.86%（11/140）" in transport and "单项否决" in transport
+    town = next(line for line in result.stdout.splitlines() if line.startswith("示范镇人民政府网站  "))
+    assert "100.00%（140/140）" in town and "单项否决" in town
+    for name in ("示范县人民政府门户网站", "示范市水务局", "示范市教育局信息公开专栏", "示范区人民政府门户网站"):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(name + "  "))
+        assert "0.00%（0/140）" in line
     assert "县区门户" in result.stdout and "50%" in result.stdout  # 1 of the 2 checked county portals fails
     assert (tmp_path / "demo-report" / "通报.xlsx").stat().st_size > 0
     assert (tmp_path / "demo-report" / "通报.html").stat().st_size > 0

@@ -64,6 +64,7 @@ TABLES = {
     "findings",
     "finding_events",
     "feedback_messages",
+    "probes",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -158,7 +159,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0002"
+    assert current_revision(migrated_engine) == head_revision() == "0003"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
@@ -182,7 +183,7 @@ def test_migrate_is_idempotent_and_needs_no_alembic_ini(
     assert current_revision(engine) is None
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert list(tmp_path.iterdir()) == []
 
 

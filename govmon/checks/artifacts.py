@@ -172,6 +172,25 @@ class LinkObs:
 
 
 @dataclass(frozen=True)
+class ProbeObs:
+    """One availability probe of the home page (govmon.probes): did the whole page load in time?
+
+    ``local_outage`` marks a probe of a round in which every site failed to connect: our
+    side was probably down, so the probe counts for nothing.
+    """
+
+    probed_at: dt.datetime  # aware
+    url: str
+    ok: bool
+    status: int | None = None
+    elapsed_ms: int | None = None
+    error_kind: str | None = None  # dns | connect | timeout | tls | http_status | too_many_redirects | other
+    detail: str | None = None  # Chinese description of the failure
+    final_url: str | None = None
+    local_outage: bool = False
+
+
+@dataclass(frozen=True)
 class SiteArtifacts:
     """Everything one scan of one site gathered, as the checks see it.
 
@@ -180,6 +199,8 @@ class SiteArtifacts:
     matchers can be cached by it); None when none was supplied.
     ``missing`` names the artifacts the scan did not gather (e.g. ``{"links"}`` when the
     link checker did not run), so a check that needs them is not judged.
+    ``probes`` is the availability probe history (see :class:`ProbeObs`), given only to
+    the judgement that follows a probe round.
     """
 
     target: TargetInfo
@@ -192,6 +213,9 @@ class SiteArtifacts:
     links: Sequence[LinkObs] = ()
     lexicon: tuple[str, ...] | None = None
     missing: frozenset[str] = field(default_factory=frozenset)
+    # The availability probes of the judged window (oldest first); None when not loaded
+    # (a scan's judgement), so nothing about them is judged or resolved.
+    probes: Sequence[ProbeObs] | None = None
     # Read back from storage, only the home page keeps its ``text``: the others' texts are
     # streamed, a batch at a time, by this function of row ids → (row id, text) pairs, so
     # judging a 20,000-page scan never holds every text at once. None: ``text`` is complete.
@@ -212,6 +236,8 @@ class SiteArtifacts:
             return self.home is not None and self.home.ok
         if name == "lexicon":
             return self.lexicon is not None
+        if name == "probes":
+            return self.probes is not None
         return True
 
     @property

@@ -39,7 +39,8 @@ class FetchResult:
     redirects: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _classify(exc: Exception) -> tuple[str, str]:
+def classify_error(exc: Exception) -> tuple[str, str]:
+    """(kind, Chinese reason) of an httpx failure; kinds as in :class:`FetchError`."""
     text = str(exc)
     lowered = text.lower()
     if isinstance(exc, httpx.TooManyRedirects):
@@ -103,5 +104,5 @@ def fetch(
                     redirects=[(r.status_code, str(r.url)) for r in response.history],
                 )
     except Exception as exc:  # every failure becomes one clear line
-        kind, reason = _classify(exc)
+        kind, reason = classify_error(exc)
         raise FetchError(url, reason, kind) from exc

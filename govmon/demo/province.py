@@ -1,4 +1,4 @@
-"""The demonstration province: five registered sites, every browser-free check planted.
+"""The demonstration province: six registered sites, every browser-free check planted.
 
 All content is invented. Dates are relative to the monitoring time point (``as_of``),
 so the demo shows the same findings on any day. Each site has its own template, as
@@ -8,6 +8,8 @@ real county and department sites do:
 * 示范市水务局 (department site, UTF-8, div layout, year-less MM-DD list dates)
 * 示范市教育局信息公开专栏 (department channel, gkmlpt-style page config)
 * 示范区人民政府门户网站 (county portal, ``<publishtime>`` tags, table lists; clean)
+* 示范市交通运输局 (department site, clean pages, but its server is unreachable at times:
+  during the demo's simulated week of availability probes every 12th visit gets a 503)
 * 示范镇人民政府网站 (registered but down: nothing listens on its address)
 
 :data:`PLANTED` lists what a correct scan must find; :data:`TRAPS` what it must not.
@@ -33,6 +35,7 @@ class Planted:
     check: str
     subject: str  # path relative to the site's base URL, or a literal subject
     why: str
+    by: str = "scan"  # what finds it: "scan" (govmon scan) or "probes" (the availability probe rounds)
 
 
 PLANTED: tuple[Planted, ...] = (
@@ -48,7 +51,15 @@ PLANTED: tuple[Planted, ...] = (
     Planted("shifan-edu", "column.stale", "/xxgk/gzdt/", "工作动态 30 天未更新"),
     Planted("shifan-edu", "links.broken", "@offline", "链向一个无法连接的站外地址"),
     Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
+    Planted("shifan-town", "site.unreachable", "probes", "近 7 天的可用性探测全部失败（连接被拒绝）", by="probes"),
+    Planted("shifan-transport", "site.unreachable", "probes",
+            "首页时常打不开：每 12 次访问有 1 次返回 503，近 7 天失败率 7.86%，超过 5%", by="probes"),
 )
+# What one scan alone finds (the probe verdicts need the simulated week of probe rounds).
+SCAN_PLANTED: tuple[Planted, ...] = tuple(p for p in PLANTED if p.by == "scan")
+# The availability probe rounds the demo simulates: 20 a day for 7 days, the minimum sample.
+PROBE_ROUNDS = 140
+FLAKY_EVERY = 12  # the transport bureau's server fails every 12th visit while probed
 
 TRAPS: tuple[str, ...] = (
     "meta PubDate 与页面发布日期不同：以页面可见日期为准，不报日期问题",
@@ -61,6 +72,7 @@ TRAPS: tuple[str, ...] = (
     "HEAD 返回 405、GET 正常的链接：不算不可用链接",
     "先返回 429（Retry-After: 1）再正常的链接：不算不可用链接",
     "示范区门户：各项正常，没有任何问题",
+    "其他网站近 7 天的可用性探测全部成功：不报站点无法访问",
 )
 
 _FULL_FOOTER = """<div class="footer">
@@ -343,6 +355,79 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
     return site
 
 
+# --- 示范市交通运输局: department site, clean pages, server unreachable at times ----------
+
+
+class FlakyHome:
+    """A home page whose server fails every ``every``-th visit with 503 while :attr:`flaky`.
+
+    The demo turns the failures on for its simulated week of probe rounds, and off for the
+    scan (the scan's visit must not depend on where the counter stands).
+    """
+
+    def __init__(self, page: DemoResponse, every: int = FLAKY_EVERY) -> None:
+        self.page = page
+        self.every = every
+        self.flaky = False
+        self.visits = 0
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            self.flaky, self.visits, self.failures = True, 0, 0
+
+    def stop(self) -> None:
+        with self._lock:
+            self.flaky = False
+
+    def __call__(self) -> DemoResponse:
+        with self._lock:
+            if not self.flaky:
+                return self.page
+            self.visits += 1
+            failing = self.visits % self.every == 0
+            self.failures += failing
+        if failing:
+            return DemoResponse("<h1>503 Service Unavailable</h1>".encode(), status=503)
+        return self.page
+
+
+def _transport(t: _Days, links: dict[str, str]) -> Site:
+    site_name = "示范市交通运输局"
+    org = "示范市交通运输局办公室"
+
+    def page(title: str, content: str) -> DemoResponse:
+        return _utf8(_html(f'<div class="top"><span class="site-name">{site_name}</span></div>'
+                           '<div class="nav"><a href="/">首页</a><a href="/jtyw/">交通要闻</a>'
+                           '<a href="/tzgg/">通知公告</a></div>'
+                           f'<div class="main">{content}</div>{_footer(org, 5)}', f"{title}_{site_name}"))
+
+    def ul(entries: list[tuple[str, str, int]]) -> str:
+        return "<ul class='list'>" + "".join(
+            f"<li><a href='{href}' title='{title}'>{title}</a><span class='date'>{t.iso(ago)}</span></li>"
+            for href, title, ago in entries
+        ) + "</ul>"
+
+    news = [("/jtyw/c1.html", "示范市召开交通运输安全生产工作会议", 2),
+            ("/jtyw/c2.html", "示范市农村公路提质改造工程全面开工", 6)]
+    notices = [("/tzgg/c3.html", "示范市交通运输局关于春运期间道路客运安排的通告", 25)]
+
+    def article(title: str, ago: int) -> DemoResponse:
+        return page(title, f"<div class='article'><h1>{title}</h1>"
+                           f"<div class='info'>发布日期：{t.iso(ago)} 来源：{org}</div>"
+                           f"<p>{title}。会议要求各单位压实责任，确保群众安全便捷出行。</p></div>")
+
+    site: dict[str, DemoResponse | Callable[[], DemoResponse]] = {
+        "/": FlakyHome(page("首页", ul(news + notices))),
+        "/jtyw/": page("交通要闻", ul(news)),
+        "/tzgg/": page("通知公告", ul(notices)),
+    }
+    for href, title, ago in news + notices:
+        site[href] = article(title, ago)
+    return site
+
+
 @dataclass(frozen=True, slots=True)
 class DemoSite:
     id: str
@@ -360,11 +445,13 @@ SITES: tuple[DemoSite, ...] = (
              (("工作动态", "/xxgk/gzdt/", "news"), ("政策法规", "/xxgk/zcfg/", "policy"))),
     DemoSite("shifan-district", "示范区人民政府门户网站", "示范区人民政府", "county_portal",
              (("区政要闻", "/qzyw/", "news"), ("通知公告", "/tzgg/", "notice"))),
+    DemoSite("shifan-transport", "示范市交通运输局", "示范市交通运输局", "department_site",
+             (("交通要闻", "/jtyw/", "news"), ("通知公告", "/tzgg/", "notice"))),
     DemoSite("shifan-town", "示范镇人民政府网站", "示范镇人民政府", "department_channel", ()),
 )
 
 _BUILDERS = {"shifan-county": _county, "shifan-water": _water, "shifan-edu": _education,
-             "shifan-district": _district}
+             "shifan-district": _district, "shifan-transport": _transport}
 
 
 def _helper_site() -> Site:
@@ -376,7 +463,7 @@ def _helper_site() -> Site:
 
 
 def province_sites(as_of: date, *, helper_base: str, offline_url: str) -> dict[str, Site]:
-    """Site id → site for the four live demo sites, plus ``"helper"`` for off-site links.
+    """Site id → site for the five live demo sites, plus ``"helper"`` for off-site links.
 
     ``helper_base`` is where the helper site will be served and ``offline_url`` an address
     where nothing listens (the demo server is built knowing its addresses in advance).

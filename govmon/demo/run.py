@@ -10,9 +10,19 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy import select
 
 from govmon.config import CATEGORIES, Config
-from govmon.demo.province import PLANTED, SERIOUS_TERM, SITES, TRAPS, Planted, province_sites
+from govmon.demo.province import (
+    PLANTED,
+    PROBE_ROUNDS,
+    SERIOUS_TERM,
+    SITES,
+    TRAPS,
+    FlakyHome,
+    Planted,
+    province_sites,
+)
 from govmon.demo.server import DemoServer, unused_url
 
 
@@ -36,9 +46,47 @@ class DemoProvince:
             return f"{term}@{self.server.base_urls[planted.site]}{path}"
         return planted.subject
 
-    def expected(self) -> set[tuple[str, str, str]]:
-        """(target id, check id, subject) of every planted defect."""
-        return {(p.site, p.check, self.subject(p)) for p in PLANTED}
+    def expected(self, by: str | None = None) -> set[tuple[str, str, str]]:
+        """(target id, check id, subject) of every planted defect (``by``: only those a
+        ``"scan"`` or the ``"probes"`` find)."""
+        return {(p.site, p.check, self.subject(p)) for p in PLANTED if by is None or p.by == by}
+
+    @property
+    def flaky(self) -> FlakyHome:
+        """The transport bureau's home page, which fails every 12th visit while flaky."""
+        home = self.server.sites["shifan-transport"]["/"]
+        assert isinstance(home, FlakyHome)
+        return home
+
+
+PROBE_DAYS = 7
+
+
+def simulate_probe_week(province: DemoProvince, sessions: Any, as_of: dt.datetime,
+                        rounds: int = PROBE_ROUNDS) -> list[Any]:
+    """Real probe rounds against the served province, recorded at time points spread evenly
+    over the trailing week (the last at ``as_of``): the week of availability monitoring a
+    deployment would have gathered, in seconds. The transport bureau fails every 12th
+    visit meanwhile. Returns the last round's outcomes."""
+    import asyncio
+
+    from govmon.probes import probe_sites
+
+    step = dt.timedelta(days=PROBE_DAYS) / rounds
+    config = province.config
+
+    async def week() -> list[Any]:
+        outcomes: list[Any] = []
+        for i in range(rounds):
+            when = as_of - (rounds - 1 - i) * step
+            outcomes = await probe_sites(config, sessions, list(config.sites), now=when)
+        return outcomes
+
+    province.flaky.start()
+    try:
+        return asyncio.run(week())
+    finally:
+        province.flaky.stop()
 
 
 def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> dict[str, Any]:
@@ -78,7 +126,7 @@ def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator
 
 
 def run_demo(database: str | None = None) -> int:
-    from govmon.cli import render_scan_summary
+    from govmon.cli import render_probe_summary, render_scan_summary
     from govmon.db import open_database
     from govmon.findings import FindingQuery, query_findings
     from govmon.scan import run_scan
@@ -89,21 +137,30 @@ def run_demo(database: str | None = None) -> int:
         as_of = dt.datetime.now(ZoneInfo("Asia/Shanghai"))  # the demo config's time zone
         with serving_province(as_of.date(), database=url) as province:
             config = province.config
-            typer.echo("演示省份：5 个登记网站（其中 1 个无法访问），网站在本机回环地址上运行：")
+            typer.echo(f"演示省份：{len(config.sites)} 个登记网站（其中 1 个无法访问，1 个时常打不开），"
+                       "网站在本机回环地址上运行：")
             for site in config.sites:
                 typer.echo(f"  {site.name}（{CATEGORIES[site.category]}）：{site.url}")
-            typer.echo("\n正在扫描（首页 → 栏目 → 列表 → 最新文章 → 全部链接）……")
             sessions = open_database(url)
+            typer.echo(f"\n模拟 7 天的可用性监测：每天 {PROBE_ROUNDS // PROBE_DAYS} 轮、共 {PROBE_ROUNDS} 轮首页探测，"
+                       "真实访问各网站，结果记在过去 7 天均匀分布的时间点上（回环地址上几秒内完成）……")
+            outcomes = simulate_probe_week(province, sessions, as_of)
+            typer.echo(render_probe_summary(outcomes, config.checks.site_unreachable.window_days))
+            typer.echo("\n正在扫描（首页 → 栏目 → 列表 → 最新文章 → 全部链接）……")
             results = run_scan(config, sessions, list(config.sites), as_of=as_of,
                                progress=lambda message: typer.echo("  " + message))
             typer.echo("\n" + render_scan_summary(results, as_of))
             with sessions() as session:
                 rows = query_findings(session, FindingQuery(), config.tzinfo)
             typer.echo("\n发现的问题：\n" + findings_as_table(rows))
-            keys = {(r["target_id"], r["check"]) for r in rows}
+            from govmon.models import Finding
+
+            with sessions() as session:
+                keys = set(session.execute(select(Finding.target_id, Finding.check_id, Finding.subject)
+                                           .where(Finding.status == "open")).tuples())
             typer.echo(f"\n演示中埋设了 {len(PLANTED)} 个问题：")
             for planted in PLANTED:
-                mark = "已发现" if (planted.site, planted.check) in keys else "未发现"
+                mark = "已发现" if (planted.site, planted.check, province.subject(planted)) in keys else "未发现"
                 typer.echo(f"  [{mark}] {planted.site}  {check_title(planted.check)}：{planted.why}")
             typer.echo(f"\n以及 {len(TRAPS)} 个不应报告的陷阱，例如：")
             for trap in TRAPS[:5]:
