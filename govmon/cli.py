@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -159,6 +159,22 @@ def open_db(settings: Any, db: str | None) -> Any:
         raise _fail(str(err), 1) from None
 
 
+def _chosen_targets(settings: Any, names: list[str] | None) -> tuple[list[Any], list[Any]]:
+    """The sites and accounts ``--target`` names (all when none); a bad name exits 2."""
+    from govmon.config import TargetNotFound
+    from govmon.scan import select_targets
+
+    try:
+        return select_targets(settings, names or [])
+    except TargetNotFound as err:
+        raise _fail(str(err.args[0] if err.args else err), 2) from None
+
+
+def _progress() -> Callable[[str], None] | None:
+    """Progress lines on stderr when it is a terminal, else quiet."""
+    return (lambda message: typer.echo(message, err=True)) if sys.stderr.isatty() else None
+
+
 @app.command()
 def scan(
     target: Annotated[
@@ -171,15 +187,12 @@ def scan(
     db: DbOption = None,
 ) -> None:
     """立即抓取并检查登记的网站（或 --target 指定的），保存所见内容和发现的问题，最后打印汇总表。"""
-    from govmon.config import TargetNotFound
-    from govmon.scan import parse_as_of, run_scan, select_targets
+    from govmon.scan import parse_as_of, run_scan
 
     settings = load_settings(config, required=True)
+    sites, accounts = _chosen_targets(settings, target)
     try:
-        sites, accounts = select_targets(settings, target or [])
         point = parse_as_of(as_of, settings)
-    except TargetNotFound as err:
-        raise _fail(str(err.args[0] if err.args else err), 2) from None
     except ValueError as err:
         raise _fail(str(err), 2) from None
     if accounts:
@@ -188,9 +201,7 @@ def scan(
         typer.echo("没有需要扫描的网站。", err=True)
         raise typer.Exit(0)
     sessions = open_db(settings, db)
-    interactive = sys.stderr.isatty()
-    progress = (lambda message: typer.echo(message, err=True)) if interactive else None
-    results = run_scan(settings, sessions, sites, as_of=point, progress=progress)
+    results = run_scan(settings, sessions, sites, as_of=point, progress=_progress())
     typer.echo(render_scan_summary(results, point))
     if any(r.status != "complete" for r in results):
         typer.echo("注意：未完成的扫描不会把以前的问题标为已解决。", err=True)
@@ -219,24 +230,17 @@ def probe(
     db: DbOption = None,
 ) -> None:
     """立即对登记网站（或 --target 指定的）的首页做一轮可用性探测，保存结果，并按近 7 天的探测记录判定“站点无法访问”。"""
-    from govmon.config import TargetNotFound
     from govmon.probes import run_probe_round
-    from govmon.scan import select_targets
 
     settings = load_settings(config, required=True)
-    try:
-        sites, accounts = select_targets(settings, target or [])
-    except TargetNotFound as err:
-        raise _fail(str(err.args[0] if err.args else err), 2) from None
+    sites, accounts = _chosen_targets(settings, target)
     if accounts:
         typer.echo(f"提示：可用性探测只针对网站，{len(accounts)} 个新媒体账号不探测。", err=True)
     if not sites:
         typer.echo("没有需要探测的网站。", err=True)
         raise typer.Exit(0)
     sessions = open_db(settings, db)
-    interactive = sys.stderr.isatty()
-    progress = (lambda message: typer.echo(message, err=True)) if interactive else None
-    outcomes = run_probe_round(settings, sessions, sites, progress=progress)
+    outcomes = run_probe_round(settings, sessions, sites, progress=_progress())
     typer.echo(render_probe_summary(outcomes, settings.checks.site_unreachable.window_days))
     if any(o.local_outage for o in outcomes):
         typer.echo("注意：本轮所有网站都无法连接，可能是监测端网络故障；本轮探测不计入各网站的失败率。", err=True)
