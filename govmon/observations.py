@@ -228,7 +228,8 @@ class ObservationWriter:
 
 def _page_obs(page: Any, *, with_text: bool = True) -> PageObs:
     """A stored page row as the checks see it (``with_text=False``: its text is streamed later,
-    see :attr:`SiteArtifacts.texts_source`)."""
+    see :attr:`SiteArtifacts.texts_source`, and its footer, which only the home page's identifiers
+    check reads, is left out)."""
     facts = page.facts or {}
     return PageObs(
         url=page.url,
@@ -247,7 +248,7 @@ def _page_obs(page: Any, *, with_text: bool = True) -> PageObs:
         written_date_raw=page.written_date_raw,
         written_date_how=facts.get("written_date_how"),
         text=(facts.get("text") or "") if with_text else "",
-        footer_text=facts.get("footer_text") or "",
+        footer_text=(facts.get("footer_text") or "") if with_text else "",  # judged on the home page only
         fetched_at=page.fetched_at,
         content_type=page.content_type,
         row_id=page.id,

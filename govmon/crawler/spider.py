@@ -20,9 +20,10 @@ scan's sink:
   addresses (unless allowed) and calendar-trap variants are emitted with outcome 'skipped' and
   the reason, so the evidence of what the page carries is complete.
 
-Sequencing lives in :meth:`SiteSpider.start`: it yields the home request, waits until every
-page request has been answered (the spider counts them), then yields the link results that are
-already known and the link-check requests. Budgets: ``max_pages_per_site`` pages
+Sequencing lives in :meth:`SiteSpider.start`: it yields the home request, then the articles
+as Scrapy pulls them (see :meth:`SiteSpider._article_frontier`) until every page request has
+been answered (the spider counts them), then the link results that are already known and the
+link-check requests. Budgets: ``max_pages_per_site`` pages
 (``GOVMON_MAX_PAGES``) and ``GOVMON_MAX_LINK_CHECKS`` link requests per scan; reaching one is
 recorded (``capped``), it does not make the scan incomplete. Depth (``crawl.max_depth``) is a
 page's place in the site — home 0, every list page of a column 1 (paging does not go deeper),
@@ -47,6 +48,7 @@ import datetime
 import inspect
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator
 
@@ -321,8 +323,10 @@ class SiteSpider(scrapy.Spider):
         self._page_keys: set[str] = set()
         self._page_results: dict[str, _PageResult] = {}
         self._columns: dict[str, _Column] = {}
-        self._pending = 0
-        self._pages_done = asyncio.Event()
+        self._pending = 0  # page requests not yet answered, the articles waiting in the frontier included
+        self._page_progress = asyncio.Event()  # a page was answered or an article joined the frontier
+        # articles chosen for fetching, as plain tuples until Scrapy pulls them (see _article_frontier)
+        self._frontier: deque[tuple[str, str, _Column, tuple[str | None, str | None]]] = deque()
         self._link_requests_left = 0
         # link checks handed to Scrapy and not yet settled: the link phase keeps at most
         # ``link_window`` of them queued, so a site's 40,000 links are not all scheduled at once
@@ -354,11 +358,12 @@ class SiteSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         home = self._page_request(self.spec.url, page_type="home")
-        if home is None:  # a zero page budget
-            self._pages_done.set()
-        else:
+        if home is not None:  # else a zero page budget
             yield home
-        await self._wait_for_pages()
+        async for article in self._article_frontier():
+            yield article
+        if self.stopping:
+            return
         for item in self._link_phase():
             if isinstance(item, Request):
                 await self._wait_for_link_slot()
@@ -386,7 +391,7 @@ class SiteSpider(scrapy.Spider):
             try:
                 await asyncio.wait_for(self._link_settled.wait(), timeout=0.5)
             except asyncio.TimeoutError:
-                # as in _wait_for_pages: a request Scrapy dropped without a callback must not
+                # as in _article_frontier: a request Scrapy dropped without a callback must not
                 # hold the phase forever
                 idle_rounds = idle_rounds + 1 if self._engine_idle() else 0
                 if idle_rounds >= 4:
@@ -397,11 +402,26 @@ class SiteSpider(scrapy.Spider):
         self._links_outstanding = max(0, self._links_outstanding - 1)
         self._link_settled.set()
 
-    async def _wait_for_pages(self) -> None:
+    async def _article_frontier(self) -> AsyncIterator[Request]:
+        """The articles to fetch, one request at a time, until every page has been answered.
+
+        Scrapy consumes ``start()`` only while its downloader has room (``engine.needs_backout``),
+        so the articles chosen for a large site wait here as small tuples rather than as 20,000
+        ``Request`` objects in the scheduler's memory queue; list pages, yielded by the callbacks,
+        still go first.
+        """
         idle_rounds = 0
         while self._pending > 0:
+            if self.stopping:
+                self._drop_frontier()
+                return
+            if self._frontier:
+                idle_rounds = 0
+                yield self._article_request(*self._frontier.popleft())
+                continue
+            self._page_progress.clear()
             try:
-                await asyncio.wait_for(self._pages_done.wait(), timeout=0.5)
+                await asyncio.wait_for(self._page_progress.wait(), timeout=0.5)
             except asyncio.TimeoutError:
                 # Safety net: if Scrapy dropped a request without calling back (it should not),
                 # do not wait forever once the engine has nothing left in flight.
@@ -446,8 +466,11 @@ class SiteSpider(scrapy.Spider):
 
     def _page_finished(self) -> None:
         self._pending -= 1
-        if self._pending <= 0:
-            self._pages_done.set()
+        self._page_progress.set()
+
+    def _drop_frontier(self) -> None:
+        self._pending -= len(self._frontier)
+        self._frontier.clear()
 
     def _cap(self, reason: str) -> None:
         self.capped = True
@@ -468,6 +491,14 @@ class SiteSpider(scrapy.Spider):
         list_index: int | None = None,
         listed: Any = None,
     ) -> Request | None:
+        key = self._claim_page(url, page_type)
+        if key is None:
+            return None
+        return self._build_page_request(url, key, page_type=page_type, column=column, list_index=list_index,
+                                        listed=(getattr(listed, "title", None), getattr(listed, "text", None)) if listed else None)
+
+    def _claim_page(self, url: str, page_type: str) -> str | None:
+        """Count a page in the scan (its canonical URL), or None: seen already, too deep, over budget."""
         key = canonical_url(url)
         if key in self._page_keys:
             return None
@@ -480,13 +511,29 @@ class SiteSpider(scrapy.Spider):
             return None
         self._page_keys.add(key)
         self._pending += 1
+        return key
+
+    def _article_request(self, url: str, key: str, column: _Column, listed: tuple[str | None, str | None]) -> Request:
+        return self._build_page_request(url, key, page_type="article", column=column, listed=listed)
+
+    def _build_page_request(
+        self,
+        url: str,
+        key: str,
+        *,
+        page_type: str,
+        column: _Column | None = None,
+        list_index: int | None = None,
+        listed: tuple[str | None, str | None] | None = None,
+    ) -> Request:
+        depth = PAGE_DEPTHS[page_type]
         meta = {
             "govmon_role": "page",
             "govmon_page_type": page_type,
             "govmon_key": key,
             "govmon_column": column.url if column else None,
             "govmon_list_index": list_index,
-            "govmon_listed": (getattr(listed, "title", None), getattr(listed, "text", None)) if listed else None,
+            "govmon_listed": listed,
             "govmon_max_bytes": self.max_page_bytes,
             "download_maxsize": 0,  # pages are cut at govmon_max_bytes instead (truncated, not lost)
             "download_warnsize": 0,
@@ -630,8 +677,7 @@ class SiteSpider(scrapy.Spider):
                 if next_request is not None:
                     yield next_request
                 else:
-                    for request in self._finish_column(column):
-                        yield request
+                    self._finish_column(column)
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         try:
@@ -681,7 +727,7 @@ class SiteSpider(scrapy.Spider):
         elif page_type == "list":
             column = self._columns.get(canonical_url(meta["govmon_column"]))
             if column is not None:
-                yield from self._finish_column(column)
+                self._finish_column(column)
 
     # --- columns and articles -------------------------------------------------------------------------
 
@@ -706,15 +752,17 @@ class SiteSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def _finish_column(self, column: _Column) -> Iterator[Request]:
+    def _finish_column(self, column: _Column) -> None:
+        """The column's lists are read: its newest articles join the frontier."""
         if column.finished:
             return
         column.finished = True
         crawlable = [it for it in column.items if self._crawlable(getattr(it, "url", ""))]
         for item in newest_items(crawlable, self.articles_per_column):
-            request = self._page_request(item.url, page_type="article", column=column, listed=item)
-            if request is not None:
-                yield request
+            key = self._claim_page(item.url, "article")
+            if key is not None:
+                self._frontier.append((item.url, key, column, (getattr(item, "title", None), getattr(item, "text", None))))
+        self._page_progress.set()
 
     # --- link checks ---------------------------------------------------------------------------------
 
