@@ -289,7 +289,7 @@ class SiteSpider(scrapy.Spider):
 
     Settings read (all set by the runner): ``GOVMON_MAX_PAGES``, ``GOVMON_ARTICLES_PER_COLUMN``,
     ``GOVMON_LIST_PAGES_PER_COLUMN``, ``GOVMON_MAX_PAGE_BYTES``, ``GOVMON_MAX_LINK_CHECKS``,
-    ``GOVMON_LINK_FOUND_ON_MAX``, ``GOVMON_MAX_QUERY_VARIANTS``, ``GOVMON_EXTRACTOR``
+    ``GOVMON_LINK_FOUND_ON_MAX``, ``GOVMON_LINK_WINDOW``, ``GOVMON_PAGE_WINDOW``, ``GOVMON_MAX_QUERY_VARIANTS``, ``GOVMON_EXTRACTOR``
     (import path of ``extract_page``), ``GOVMON_MAX_DEPTH`` (0: none; see ``PAGE_DEPTHS``).
     """
 
@@ -333,6 +333,7 @@ class SiteSpider(scrapy.Spider):
         self._links_outstanding = 0
         self._link_settled = asyncio.Event()
         self.link_window = 256
+        self.page_window = 16  # article requests Scrapy's scheduler may hold (see _article_frontier)
         self.stopping = False
 
     @classmethod
@@ -346,6 +347,7 @@ class SiteSpider(scrapy.Spider):
         spider.max_depth = s.getint("GOVMON_MAX_DEPTH", 0)
         spider._link_requests_left = s.getint("GOVMON_MAX_LINK_CHECKS", 20000)
         spider.link_window = max(1, s.getint("GOVMON_LINK_WINDOW", 256))
+        spider.page_window = max(1, s.getint("GOVMON_PAGE_WINDOW", 16))
         spider.links = LinkRegistry(
             found_on_cap=s.getint("GOVMON_LINK_FOUND_ON_MAX", 20),
             max_query_variants=s.getint("GOVMON_MAX_QUERY_VARIANTS", 100),
@@ -405,10 +407,10 @@ class SiteSpider(scrapy.Spider):
     async def _article_frontier(self) -> AsyncIterator[Request]:
         """The articles to fetch, one request at a time, until every page has been answered.
 
-        Scrapy consumes ``start()`` only while its downloader has room (``engine.needs_backout``),
-        so the articles chosen for a large site wait here as small tuples rather than as 20,000
-        ``Request`` objects in the scheduler's memory queue; list pages, yielded by the callbacks,
-        still go first.
+        An article becomes a ``Request`` only while Scrapy's scheduler holds fewer than
+        ``page_window`` requests, so the articles chosen for a large site wait here as small tuples
+        rather than as 20,000 ``Request`` objects in the scheduler's memory queue; list pages,
+        yielded by the callbacks, still go first.
         """
         idle_rounds = 0
         while self._pending > 0:
@@ -417,6 +419,9 @@ class SiteSpider(scrapy.Spider):
                 return
             if self._frontier:
                 idle_rounds = 0
+                if self._scheduled() >= self.page_window:
+                    await asyncio.sleep(0.02)  # Scrapy still has enough to fetch
+                    continue
                 yield self._article_request(*self._frontier.popleft())
                 continue
             self._page_progress.clear()
@@ -432,6 +437,14 @@ class SiteSpider(scrapy.Spider):
                         return
                 else:
                     idle_rounds = 0
+
+    def _scheduled(self) -> int:
+        """Requests waiting in Scrapy's scheduler."""
+        try:
+            scheduler = self.crawler.engine.scheduler
+            return len(scheduler) if scheduler is not None else 0  # type: ignore[arg-type]
+        except (AttributeError, RuntimeError, TypeError):
+            return 0
 
     def _engine_idle(self) -> bool:
         try:
