@@ -50,7 +50,6 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "timezone_id": "Asia/Shanghai",
     "viewport": {"width": 1366, "height": 768},
 }
-PHONE_VIEWPORT = {"width": 375, "height": 667}
 WATCHED_RESOURCES = ("image", "script", "stylesheet")
 MAX_LISTED = 20  # elements, errors and resources kept per page
 AXE_RULES = ("image-alt", "color-contrast", "label", "html-has-lang")
@@ -449,6 +448,7 @@ async def inspect_home(
     timeout_s: float,
     entry_words: Sequence[str] = (),
     axe: bool = True,
+    phone_width: int = 375,
 ) -> dict[str, Any]:
     """The home page's facts for ``site.mobile`` and ``site.elderly`` (``page`` is loaded at desktop size)."""
     facts: dict[str, Any] = {"entry": await page.evaluate(_ENTRY_JS, list(entry_words))}
@@ -456,7 +456,7 @@ async def inspect_home(
         facts["axe"] = await run_axe(page)
     phone = await _open_page(context, profile)
     try:
-        await phone.set_viewport_size(PHONE_VIEWPORT)
+        await phone.set_viewport_size({"width": phone_width, "height": 667})
         await phone.goto(url, wait_until="load", timeout=timeout_s * 1000)
         mobile = await phone.evaluate(_MOBILE_JS)
     finally:
@@ -478,9 +478,19 @@ async def run_axe(page: Page) -> dict[str, Any]:
         violations[violation["id"]] = {
             "count": len(nodes),
             "help": violation.get("help", ""),
-            "elements": [" ".join(map(str, node.get("target", []))) for node in nodes[:MAX_LISTED]],
+            "elements": [_axe_node(node) for node in nodes[:MAX_LISTED]],
         }
     return violations
+
+
+def _axe_node(node: dict[str, Any]) -> dict[str, Any]:
+    """An element axe flagged: its selector, the start of its HTML and, for contrast, the ratio."""
+    entry: dict[str, Any] = {"element": " ".join(map(str, node.get("target", []))), "html": str(node.get("html", ""))[:120]}
+    for check in node.get("any", []):
+        ratio = (check.get("data") or {}).get("contrastRatio") if isinstance(check.get("data"), dict) else None
+        if ratio:
+            entry["ratio"] = round(float(ratio), 2)
+    return entry
 
 
 def _first_line(exc: BaseException) -> str:
