@@ -363,16 +363,18 @@ def _watch_rendering(page: Page, result: PageMeasurement) -> None:
         if len(result.js_errors) < MAX_LISTED:
             result.js_errors.append(str(getattr(error, "message", error))[:300])
 
+    def record(kind: str, url: str, error: str) -> None:
+        # a 404 script is also aborted by Chromium: one entry per URL, the first (the status) wins
+        if kind in WATCHED_RESOURCES and len(result.failed_resources) < MAX_LISTED \
+                and all(r["url"] != url for r in result.failed_resources):
+            result.failed_resources.append({"type": kind, "url": url, "error": error})
+
     def on_failed(request: Any) -> None:
-        if request.resource_type in WATCHED_RESOURCES and len(result.failed_resources) < MAX_LISTED:
-            result.failed_resources.append({"type": request.resource_type, "url": request.url,
-                                            "error": request.failure or "加载失败"})
+        record(request.resource_type, request.url, request.failure or "加载失败")
 
     def on_response(response: Any) -> None:
-        request = response.request
-        if response.status >= 400 and request.resource_type in WATCHED_RESOURCES and len(result.failed_resources) < MAX_LISTED:
-            result.failed_resources.append({"type": request.resource_type, "url": response.url,
-                                            "error": f"HTTP {response.status}"})
+        if response.status >= 400:
+            record(response.request.resource_type, response.url, f"HTTP {response.status}")
 
     page.on("pageerror", on_error)
     page.on("requestfailed", on_failed)
