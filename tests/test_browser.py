@@ -351,3 +351,26 @@ def test_site_elderly_exact():
     assert lenient[0].evidence["violations"]["color-contrast"]["count"] == 1
     only_contrast = {"color-contrast": {"count": 1, "help": "", "elements": [{"element": "p.b", "ratio": 4.2}]}}
     assert site_elderly.run(_artifacts((_home(axe=only_contrast),)), _settings(entry_words=(), min_contrast=4.0)) == []
+
+
+@needs_browser
+def test_one_context_per_target_at_a_time(event_loop_runner):  # noqa: F811
+    async def go(targets: list[str]) -> int:
+        pool = BrowserPool(CHROMIUM, contexts=2)
+        most = 0
+
+        async def use(target: str) -> None:
+            nonlocal most
+            async with pool.context(target):
+                most = max(most, pool.open_contexts)
+                await asyncio.sleep(0.3)
+
+        try:
+            await asyncio.gather(*(use(t) for t in targets))
+            assert pool.launches == 1 and pool.contexts_opened == len(targets)
+            return most
+        finally:
+            await pool.close()
+
+    assert event_loop_runner.run(go(["a", "a", "a"]), timeout=60) == 1  # the same target: one after another
+    assert event_loop_runner.run(go(["a", "b", "c"]), timeout=60) == 2  # others: up to the pool's limit

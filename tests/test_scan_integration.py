@@ -47,7 +47,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
         found = _findings(session_factory)
         assert set(found) == province.expected(by="scan")  # every planted defect, and nothing else
-        assert len(found) == len(SCAN_PLANTED) == 12 and len(PLANTED) == 14  # + 2 found by the probe rounds
+        assert len(found) == len(SCAN_PLANTED) == 16 and len(PLANTED) == 18  # + 2 found by the probe rounds
 
         # Evidence an office can check in a minute.
         base = province.server.base_urls
@@ -123,7 +123,7 @@ def test_cli_scan_then_findings(tmp_path):
 
         one = _govmon("findings", "--config", str(config), "--target", "shifan-edu", "--format", "csv")
         lines = one.stdout.strip().splitlines()
-        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 3
+        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 4
 
         undated = next(r for r in rows if r["check"] == "content.undated")
         dismissed = _govmon("findings", "dismiss", str(undated["id"]), "--reason", "年度报告发布日期在附件中",
