@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup test demo eval bench clean
+.PHONY: setup test demo eval bench browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -16,22 +16,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	@touch $(STAMP)
 
-# The browser (Debian's chromium) for the checks and tests that need one; where it cannot be
-# installed, those tests skip with their reason and everything else runs.
-$(VENV)/.browser-stamp:
-	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "安装 Chromium（Debian 软件包）……"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-			|| echo "未能安装 Chromium：需要浏览器的测试将被跳过"; \
+# The browser (Debian's chromium) for the checks and tests that need one: installed with apt when
+# it is missing and apt is there, else Playwright's own Chromium; where neither can be had, the
+# browser checks are skipped (with a notice) and so are the tests that need one.
+$(VENV)/.browser-stamp: $(STAMP)
+	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "安装 Chromium（Debian 软件包）……"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+				|| echo "未能用 apt 安装 Chromium"; \
+		fi; \
+		if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+			echo "改用 playwright install chromium……"; \
+			$(BIN)/python -m playwright install chromium || echo "未能安装浏览器：需要浏览器的检查和测试将被跳过"; \
+		fi; \
 	fi
 	@touch $@
+
+browser: $(VENV)/.browser-stamp
 
 setup: $(STAMP)
 
 test: $(STAMP) $(VENV)/.browser-stamp
 	$(BIN)/python -m pytest
 
-demo: $(STAMP)
+demo: $(STAMP) $(VENV)/.browser-stamp
 	$(BIN)/govmon demo
 
 # Measures extraction on the real pages in ../shared/corpus (not part of the project).

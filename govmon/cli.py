@@ -218,7 +218,10 @@ def render_scan_summary(results: list[Any], as_of: Any) -> str:
             str(r.open_by_severity.get("notice", 0)), str(r.opened), str(r.resolved), r.reason or "",
         ])
     head = ["网站", "扫描", "网页", "链接", "否决", "扣分", "提示", "新发现", "已解决", "说明"]
-    return f"监测时间点：{as_of.isoformat(timespec='minutes')}\n" + table(head, rows)
+    text = f"监测时间点：{as_of.isoformat(timespec='minutes')}\n" + table(head, rows)
+    for notice in dict.fromkeys(r.browser_notice for r in results if getattr(r, "browser_notice", None)):
+        text += f"\n注意：{notice}"
+    return text
 
 
 @app.command()

@@ -847,6 +847,10 @@ class BrowserSettings(_Section):
     enabled: bool = True
     executable: Executable | None = None  # None: found automatically (/usr/bin/chromium)
     network_profile: NetworkProfile = "none"
+    contexts: StrictInt = Field(1, ge=1, le=16)  # targets measured at once by one process
+    loads: StrictInt = Field(3, ge=1, le=10)  # loads per page; the median is judged
+    articles: StrictInt = Field(3, ge=0)  # articles measured per site, besides the home and list pages
+    timeout_s: StrictFloat = Field(15.0, gt=0)  # a load not finished by then counts as this long
 
 
 class PassRateFormat(_Section):

@@ -49,6 +49,7 @@ from govmon.db import write_lock
 
 __all__ = [
     "Base",
+    "BrowserAudit",
     "ColumnSpec",
     "Finding",
     "FindingEvent",
@@ -692,3 +693,32 @@ class Probe(Base):
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"failed:{self.error_kind}"
         return f"<Probe {self.id} {self.target_id} {self.probed_at.isoformat()} {state}>"
+
+
+BROWSER_PAGE_TYPES = ("home", "list", "article")
+
+
+class BrowserAudit(Base):
+    """One page of a site scan as the browser measured it (govmon.browser_audits, crawler/browser.py).
+
+    ``measured`` False: the browser could not measure it (``reason``: crashed, could not open it);
+    such a page is never judged. ``load_ms`` is the median of the loads; ``details`` keeps each
+    load, TTFB, LCP, bytes, the network profile, JavaScript errors, failed resources, overflowing
+    elements and, for the home page, the phone and accessibility facts.
+    """
+
+    __tablename__ = "browser_audits"
+    __table_args__ = (
+        CheckConstraint(_in("page_type", BROWSER_PAGE_TYPES), name="page_type"),
+        Index(None, "scan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    page_type: Mapped[str] = mapped_column(String(16))
+    measured: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    load_ms: Mapped[int | None]
+    details: Mapped[dict[str, Any] | None]
+    measured_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ from govmon.checks.artifacts import (
     SiteArtifacts,
     TargetInfo,
 )
+from govmon.browser_audits import load_browser_audits
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
 from govmon.db import write_lock
 from govmon.models import Link, LinkCheck, ListItem, Page, Scan, SiteColumn, Target, utcnow
@@ -384,6 +385,7 @@ def load_site_artifacts(
         links=links,
         lexicon=lexicon,
         missing=frozenset(missing),
+        browser_audits=load_browser_audits(session, scan.id),
         texts_source=lambda row_ids: page_texts(session, row_ids),
     )
 

@@ -24,8 +24,10 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from govmon.browser_audits import audit_site, browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import Account, Config, Site
+from govmon.crawler.browser import BrowserPool
 from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
@@ -51,6 +53,7 @@ class SiteScanResult:
     opened: int = 0
     resolved: int = 0
     seconds: float = 0.0
+    browser_notice: str | None = None  # why the browser checks did not run, when they did not
 
 
 def target_specs(config: Config) -> list[TargetSpec]:
@@ -109,6 +112,7 @@ class SiteScanner:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
+        self.browser: BrowserPool | None = None  # opened by scan(), shared by its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
         await asyncio.to_thread(self._sync_registry)
@@ -118,7 +122,13 @@ class SiteScanner:
             async with limit:
                 return await self.scan_site(site)
 
-        return list(await asyncio.gather(*(one(site) for site in sites)))
+        self.browser = browser_pool(self.config)
+        try:
+            return list(await asyncio.gather(*(one(site) for site in sites)))
+        finally:
+            if self.browser is not None:
+                await self.browser.close()
+                self.browser = None
 
     def _sync_registry(self) -> None:
         with self.sessions.begin() as session:
@@ -140,6 +150,11 @@ class SiteScanner:
             result.pages, result.links_checked = writer.pages, writer.links_checked
             result.reason = writer.error or _REASONS.get(outcome.reason, outcome.reason)
             complete = outcome.complete and writer.error is None
+            if self.browser is None:
+                result.browser_notice = "配置中已停用浏览器，页面加载时长、兼容性、移动端适配、适老化检查本次未进行"
+            elif not self.stop_event.is_set():
+                audit = await audit_site(self.browser, self.config, self.sessions, result.scan_id, site)
+                result.browser_notice = audit.notice
             await asyncio.to_thread(self._finish, site, result, complete, outcome.stats)
         except Exception as exc:  # one site's failure never stops the others
             result.status, result.reason = "failed", f"扫描出错：{type(exc).__name__}: {exc}"

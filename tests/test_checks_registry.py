@@ -13,6 +13,7 @@ import pytest
 from govmon.checks import registry
 from govmon.checks.artifacts import (
     ARTIFACT_NAMES,
+    BrowserPageObs,
     ArticleObs,
     ColumnObs,
     ItemObs,
@@ -42,6 +43,8 @@ TEN = {
     "links.broken",
     "site.identifiers",
 }
+BROWSER = {"page.slow", "page.render", "site.mobile", "site.elderly"}
+ALL = TEN | BROWSER
 
 
 def config(checks=None, lexicon=None) -> Config:
@@ -75,6 +78,10 @@ def artifacts(**changes) -> SiteArtifacts:
         articles=(ArticleObs(article_page, f"{SITE}zwdt/", "市长调研农业工作"),),
         links=(LinkObs(f"{SITE}zwdt/1.html", "ok", 200, "HEAD", found_on=[(SITE, "市长调研农业工作")], on_home=True),),
         lexicon=None,
+        browser_audits=(BrowserPageObs(url=SITE, page_type="home", load_ms=800, loads_ms=(790, 800, 850),
+                                       home_inspected=True, viewport_meta="width=device-width", phone_overflow_px=0,
+                                       phone_width=375, elderly_entry={"word": "长者模式", "text": "长者模式", "href": "/z/"},
+                                       axe={}),),
     )
     return dataclasses.replace(base, **changes)
 
@@ -82,8 +89,8 @@ def artifacts(**changes) -> SiteArtifacts:
 # --- the registry -------------------------------------------------------------------------
 
 
-def test_all_ten_checks_are_registered_with_their_declarations():
-    assert set(CHECKS) == TEN
+def test_all_checks_are_registered_with_their_declarations():
+    assert set(CHECKS) == ALL
     assert set(CHECKS) <= set(CHECK_IDS)
     field_names = {f.name for f in dataclasses.fields(SiteArtifacts)}
     for check_id, check in CHECKS.items():
@@ -143,7 +150,7 @@ def test_available_artifacts():
 def test_healthy_site_judges_everything_and_finds_nothing():
     result = run_checks(artifacts(), config())
     assert result.findings == []
-    assert result.judged == TEN
+    assert result.judged == ALL
     assert result.skipped == {}
 
 
@@ -188,7 +195,7 @@ def test_severity_override_from_config():
 def test_only_selected_checks_run():
     result = run_checks(artifacts(), config(), only={"links.broken", "column.stale"})
     assert result.judged == {"links.broken", "column.stale"}
-    assert set(result.skipped) == TEN - {"links.broken", "column.stale"}
+    assert set(result.skipped) == ALL - {"links.broken", "column.stale"}
     with pytest.raises(KeyError):
         run_checks(artifacts(), config(), only={"column.nonsense"})
 
@@ -228,7 +235,7 @@ def test_a_failing_check_is_skipped_and_the_others_run(monkeypatch):
     result = run_checks(artifacts(), config())
     assert "column.empty" not in result.judged
     assert result.skipped["column.empty"].startswith("检查出错：RuntimeError: boom")
-    assert result.judged == TEN - {"column.empty"}
+    assert result.judged == ALL - {"column.empty"}
 
 
 def test_findings_are_unique_per_check_and_subject_and_json_ready():

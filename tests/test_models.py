@@ -65,6 +65,7 @@ TABLES = {
     "finding_events",
     "feedback_messages",
     "probes",
+    "browser_audits",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -159,7 +160,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0003"
+    assert current_revision(migrated_engine) == head_revision() == "0004"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
@@ -183,7 +184,7 @@ def test_migrate_is_idempotent_and_needs_no_alembic_ini(
     assert current_revision(engine) is None
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == head_revision()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 Precision = Literal["day", "month"]
 PageType = Literal["home", "list", "article", "other"]
@@ -191,6 +191,38 @@ class ProbeObs:
 
 
 @dataclass(frozen=True)
+class BrowserPageObs:
+    """One page as the browser measured it (crawl/browser.py). ``measured`` False: never judged.
+
+    ``load_ms`` is the median of ``loads_ms`` (loadEventStart of each load; None for a load not
+    finished within ``timeout_ms``, counted as that long). The home page also carries what a
+    phone-wide window and the accessibility rules saw (``home_inspected``).
+    """
+
+    url: str
+    page_type: str  # home | list | article
+    measured: bool = True
+    reason: str | None = None
+    load_ms: int | None = None
+    loads_ms: Sequence[int | None] = ()
+    ttfb_ms: int | None = None
+    lcp_ms: int | None = None
+    bytes: int | None = None
+    profile: str = "none"
+    timeout_ms: int | None = None
+    js_errors: Sequence[str] = ()
+    failed_resources: Sequence[Mapping[str, Any]] = ()  # {type, url, error}
+    overflows: Sequence[Mapping[str, Any]] = ()  # {kind: text|table, element, path, text, width, container}
+    home_inspected: bool = False
+    viewport_meta: str | None = None  # the meta viewport's content; None: none on the page
+    phone_overflow_px: int | None = None
+    phone_width: int | None = None
+    elderly_entry: Mapping[str, Any] | None = None  # {word, text, href}; None: no entry found
+    axe: Mapping[str, Any] | None = None  # rule id → {count, help, elements: [{element, html, ratio?}]}
+    measured_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class SiteArtifacts:
     """Everything one scan of one site gathered, as the checks see it.
 
@@ -216,6 +248,8 @@ class SiteArtifacts:
     # The availability probes of the judged window (oldest first); None when not loaded
     # (a scan's judgement), so nothing about them is judged or resolved.
     probes: Sequence[ProbeObs] | None = None
+    # What the browser measured in this scan; None when it did not run (no browser, switched off).
+    browser_audits: Sequence[BrowserPageObs] | None = None
     # Read back from storage, only the home page keeps its ``text``: the others' texts are
     # streamed, a batch at a time, by this function of row ids → (row id, text) pairs, so
     # judging a 20,000-page scan never holds every text at once. None: ``text`` is complete.
@@ -238,6 +272,8 @@ class SiteArtifacts:
             return self.lexicon is not None
         if name == "probes":
             return self.probes is not None
+        if name == "browser_audits":
+            return self.browser_audits is not None
         return True
 
     @property

@@ -38,8 +38,12 @@ from govmon.checks import (
     content_title_mismatch,
     content_undated,
     links_broken,
+    page_render,
+    page_slow,
+    site_elderly,
     site_homepage_stale,
     site_identifiers,
+    site_mobile,
     site_unreachable,
 )
 from govmon.checks.artifacts import ARTIFACT_NAMES, SiteArtifacts
@@ -118,6 +122,10 @@ for _module in (
     content_serious_error,
     links_broken,
     site_identifiers,
+    page_slow,
+    page_render,
+    site_mobile,
+    site_elderly,
 ):
     register(_module)
 
@@ -137,6 +145,7 @@ _MISSING_REASONS = {
     "articles": "本次扫描未读取文章",
     "links": "本次扫描未检查链接",
     "lexicon": "未配置严重表述错误词库",
+    "browser_audits": "本次扫描未用浏览器检查（未找到浏览器或已停用）",
 }
 
 

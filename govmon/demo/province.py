@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
@@ -50,6 +51,10 @@ PLANTED: tuple[Planted, ...] = (
     Planted("shifan-edu", "site.homepage_stale", "home", "首页 30 天没有新信息"),
     Planted("shifan-edu", "column.stale", "/xxgk/gzdt/", "工作动态 30 天未更新"),
     Planted("shifan-edu", "links.broken", "@offline", "链向一个无法连接的站外地址"),
+    Planted("shifan-county", "site.mobile", "home", "首页没有 viewport 设置，手机上需左右滚动"),
+    Planted("shifan-county", "site.elderly", "entry", "首页没有长者模式/适老化入口"),
+    Planted("shifan-water", "page.slow", "/tzgg/", "通知公告列表页服务器 3.3 秒才应答"),
+    Planted("shifan-edu", "page.render", "/xxgk/zcfg/", "政策法规列表页的表格宽 900 像素，超出 560 像素的区域"),
     Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
     Planted("shifan-town", "site.unreachable", "probes", "近 7 天的可用性探测全部失败（连接被拒绝）", by="probes"),
     Planted("shifan-transport", "site.unreachable", "probes",
@@ -73,6 +78,7 @@ TRAPS: tuple[str, ...] = (
     "先返回 429（Retry-After: 1）再正常的链接：不算不可用链接",
     "示范区门户：各项正常，没有任何问题",
     "其他网站近 7 天的可用性探测全部成功：不报站点无法访问",
+    "示范区首页的宽表格放在可左右滚动的区域里：不算表格错位，也不算手机上需左右滚动",
 )
 
 _FULL_FOOTER = """<div class="footer">
@@ -137,10 +143,13 @@ class _Days:
         return f"{year}年{number(d.month)}月{number(d.day)}日"
 
 
-def _html(body: str, title: str, *, charset: str = "utf-8", head: str = "") -> str:
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def _html(body: str, title: str, *, charset: str = "utf-8", head: str = "", viewport: bool = True) -> str:
     return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head>'
             f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">'
-            f"<title>{title}</title>{head}</head>\n<body>\n{body}\n</body></html>")
+            f"{VIEWPORT if viewport else ''}<title>{title}</title>{head}</head>\n<body>\n{body}\n</body></html>")
 
 
 def _utf8(text: str) -> DemoResponse:
@@ -159,7 +168,9 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
     header = f'<table width="100%"><tr><td class="logo">{site_name}</td><td align="right">{t.cn(0)} 星期{"一二三四五六日"[t.day(0).weekday()]}</td></tr></table>'
 
     def page(title: str, content: str, head: str = "") -> DemoResponse:
-        html = _html(header + nav + content + _footer(org, 1), f"{title}_{site_name}", charset="gb2312", head=head)
+        # an old table layout, never adapted to phones: no viewport, no 适老化 entry
+        html = _html(header + nav + content + _footer(org, 1), f"{title}_{site_name}", charset="gb2312", head=head,
+                     viewport=False)
         return DemoResponse(html.encode("gb18030"), "text/html")
 
     def rows(entries: list[tuple[str, str, int]]) -> str:
@@ -229,7 +240,7 @@ def _water(t: _Days, links: dict[str, str]) -> Site:
     site_name = "示范市水务局"
     nav = ('<div class="nav"><ul><li><a href="/">网站首页</a></li><li><a href="/gzdt/">工作动态</a></li>'
            '<li><a href="/tzgg/">通知公告</a></li><li><a href="/ztzl/">专题专栏</a></li></ul></div>')
-    footer = ('<div class="footer"><p>主办单位：示范市水务局　地址：示范市人民大道100号</p>'
+    footer = ('<div class="footer"><p><a href="/zhzx/">长者模式</a></p><p>主办单位：示范市水务局　地址：示范市人民大道100号</p>'
               '<p>联系电话：0759-3300002　<span class="icp">粤ICP备10000002号</span></p></div>')
 
     def page(title: str, content: str) -> DemoResponse:
@@ -272,8 +283,9 @@ def _water(t: _Days, links: dict[str, str]) -> Site:
                         f'<div class="links"><a href="{links["once429"]}">示范市数据开放平台</a></div>'
                         f'<div class="date">更新时间：{t.iso(2)}</div>'),
         "/gzdt/": page("工作动态", f'<div class="list"><ul>{items(news)}</ul></div>'),
-        "/tzgg/": page("通知公告", f'<div class="list"><ul>{items(notices)}</ul></div>'),
+        "/tzgg/": SlowPage(page("通知公告", f'<div class="list"><ul>{items(notices)}</ul></div>'), SLOW_SECONDS),
         "/ztzl/": page("专题专栏", '<div class="list"><ul></ul><p class="empty">暂无信息</p></div>'),
+        "/zhzx/": page("长者模式", "<p>长者模式</p>"),
     }
     for href, title, _text, ago in news + notices:
         site[href] = bodies.get(href) or article(title, ago, f"<p>{title}。</p>")
@@ -290,7 +302,7 @@ def _education(t: _Days, links: dict[str, str]) -> Site:
         script = f"<script>window._CONFIG = {{}}; window._CONFIG.DETAIL = {detail};</script>" if detail else ""
         return _utf8(_html(f'<div id="gkmlpt"><div class="gk-head">{site_name} 政府信息公开</div>'
                            '<div class="gk-menu"><a href="/xxgk/">信息公开首页</a> <a href="/xxgk/gzdt/">工作动态</a> '
-                           '<a href="/xxgk/zcfg/">政策法规</a></div>'
+                           '<a href="/xxgk/zcfg/">政策法规</a> <a href="/wza/">无障碍</a></div>'
                            f'<div class="gk-main">{content}</div>{_footer(org, 3)}</div>', f"{title}-{site_name}",
                            head=script))
 
@@ -312,7 +324,13 @@ def _education(t: _Days, links: dict[str, str]) -> Site:
                         f'<p><a href="{links["offline"]}">示范市教育考试院</a></p>'),
         "/xxgk/": page("信息公开首页", f'<div class="gk-list">{dl(news + policies)}</div>'),
         "/xxgk/gzdt/": page("工作动态", f'<div class="gk-list">{dl(news)}</div>'),
-        "/xxgk/zcfg/": page("政策法规", f'<div class="gk-list">{dl(policies)}</div>'),
+        "/wza/": page("无障碍", "<p>无障碍浏览</p>"),
+        # a table wider than its box: 表格错位
+        "/xxgk/zcfg/": page("政策法规", f'<div class="gk-list">{dl(policies)}</div>'
+                                    '<div class="gk-box" style="width:560px"><table class="gk-table" style="width:900px">'
+                                    '<tr><th>文件名称</th><th>发文字号</th><th>成文日期</th><th>有效性</th></tr>'
+                                    f'<tr><td>{policies[0][1]}</td><td>示教〔2023〕12号</td><td>{t.iso(62)}</td>'
+                                    '<td>有效</td></tr></table></div>'),
     }
     for href, title, ago in news + policies:
         site[href] = article(title, ago)
@@ -345,7 +363,10 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
                            f"<p>{title}，会议强调要认真贯彻《中华人民共和国宪法》。</p></article>")
 
     site: dict[str, DemoResponse | Callable[[], DemoResponse]] = {
-        "/": page("首页", table(news + notices)),
+        # a wide table in a box that scrolls sideways: neither 表格错位 nor a page too wide for phones
+        "/": page("首页", table(news + notices) + '<div class="scroll-box" style="max-width:100%;overflow-x:auto">'
+                        '<table class="stats" style="width:900px"><tr><th>指标</th><th>一季度</th><th>二季度</th>'
+                        '</tr><tr><td>地区生产总值（亿元）</td><td>85.2</td><td>91.7</td></tr></table></div>'),
         "/qzyw/": page("区政要闻", table(news)),
         "/tzgg/": page("通知公告", table(notices)),
         "/zhzx/": page("长者模式", "<p>长者模式</p>"),
@@ -393,6 +414,20 @@ class FlakyHome:
         return self.page
 
 
+SLOW_SECONDS = 3.3  # the water bureau's notice list: slower than page.slow's 3000 ms, within the crawl's 5 s
+
+
+class SlowPage:
+    """A page whose server takes ``seconds`` to answer (each visit)."""
+
+    def __init__(self, page: DemoResponse, seconds: float) -> None:
+        self.page, self.seconds = page, seconds
+
+    def __call__(self) -> DemoResponse:
+        time.sleep(self.seconds)
+        return self.page
+
+
 def _transport(t: _Days, links: dict[str, str]) -> Site:
     site_name = "示范市交通运输局"
     org = "示范市交通运输局办公室"
@@ -400,7 +435,7 @@ def _transport(t: _Days, links: dict[str, str]) -> Site:
     def page(title: str, content: str) -> DemoResponse:
         return _utf8(_html(f'<div class="top"><span class="site-name">{site_name}</span></div>'
                            '<div class="nav"><a href="/">首页</a><a href="/jtyw/">交通要闻</a>'
-                           '<a href="/tzgg/">通知公告</a></div>'
+                           '<a href="/tzgg/">通知公告</a><a href="/ghb/">关怀版</a></div>'
                            f'<div class="main">{content}</div>{_footer(org, 5)}', f"{title}_{site_name}"))
 
     def ul(entries: list[tuple[str, str, int]]) -> str:
@@ -422,6 +457,7 @@ def _transport(t: _Days, links: dict[str, str]) -> Site:
         "/": FlakyHome(page("首页", ul(news + notices))),
         "/jtyw/": page("交通要闻", ul(news)),
         "/tzgg/": page("通知公告", ul(notices)),
+        "/ghb/": page("关怀版", "<p>关怀版</p>"),
     }
     for href, title, ago in news + notices:
         site[href] = article(title, ago)

@@ -107,6 +107,7 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
         "crawl": {"allow_private_addresses": True, "download_delay_s": 0.005, "timeout_s": 5, "retries": 1,
                   "retry_after_max_s": 5, "contact": "demo@localhost"},
         "lexicon": {"serious_errors": [SERIOUS_TERM]},
+        "browser": {"articles": 1},  # besides the home and list pages: keeps the demo quick
     }
 
 

@@ -5,55 +5,23 @@
 
 Every account is read in a fresh context (cookies and storage of one account never leak into the
 next; the saved login comes in as ``storage_state``). Contexts get a Chinese locale, the Beijing
-time zone and a desktop viewport, as an office PC's browser would have. The Chromium is the
-system's (Debian's ``chromium``); Playwright's own browser download is never used.
+time zone and a desktop viewport, as an office PC's browser would have. Finding and launching
+Chromium is ``crawler/browser.py``'s.
 """
 
 from __future__ import annotations
 
-import shutil
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
+from govmon.crawler.browser import CHROMIUM_ARGS, CONTEXT_DEFAULTS, NoBrowserError, find_chromium
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-blink-features=AutomationControlled",
-)
-CONTEXT_DEFAULTS: dict[str, Any] = {
-    "locale": "zh-CN",
-    "timezone_id": "Asia/Shanghai",
-    "viewport": {"width": 1366, "height": 768},
-}
-
-
-class NoBrowserError(RuntimeError):
-    """No Chromium to run: the browser-based accounts are not measured."""
-
-
-def find_chromium(executable: str | Path | None = None) -> str:
-    """The Chromium to launch: the configured one, else the first found of the usual names."""
-    if executable:
-        path = Path(executable)
-        if path.is_file():
-            return str(path)
-        raise NoBrowserError(f"找不到浏览器程序：{executable}")
-    for candidate in CHROMIUM_CANDIDATES:
-        found = candidate if Path(candidate).is_file() else shutil.which(candidate)
-        if found:
-            return str(found)
-    raise NoBrowserError("找不到 Chromium 浏览器（可安装 Debian 软件包 chromium），抖音、快手、哔哩哔哩、今日头条账号未监测")
+__all__ = ["BrowserSession", "CHROMIUM_ARGS", "NoBrowserError", "find_chromium", "open_browser"]
 
 
 @dataclass
