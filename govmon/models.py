@@ -48,6 +48,8 @@ from sqlalchemy.orm import (
 from govmon.db import write_lock
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "ColumnSpec",
     "Finding",
@@ -64,6 +66,7 @@ __all__ = [
     "Target",
     "TargetSpec",
     "UTCDateTime",
+    "User",
     "format_time",
     "sync_targets",
     "utcnow",
@@ -466,6 +469,7 @@ class FindingEvent(Base):
         CheckConstraint(_in("event", FINDING_EVENTS), name="event"),
         Index(None, "finding_id", "at"),
         Index(None, "scan_id"),
+        Index(None, "at"),  # the console's "changes since yesterday" and weekly trends (0007)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -692,3 +696,79 @@ class Probe(Base):
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"failed:{self.error_kind}"
         return f"<Probe {self.id} {self.target_id} {self.probed_at.isoformat()} {state}>"
+
+
+# --------------------------------------------------------------------------- console users (govmon.web)
+
+USER_ROLES = ("admin", "operator", "viewer")
+TOKEN_KINDS = ("session", "api")
+
+
+class User(Base):
+    """A person who may use the web console and its API (``govmon user add``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        CheckConstraint(_in("role", USER_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.name!r} {self.role}>"
+
+
+class ApiToken(Base):
+    """A bearer credential of a user: a console session (cookie) or an API token.
+
+    Only the SHA-256 of the secret is stored; the secret is shown once, when issued.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        CheckConstraint(_in("kind", TOKEN_KINDS), name="kind"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} user={self.user_id} {self.kind}>"
+
+
+class AuditEntry(Base):
+    """Who changed what, and when: every change made through the console or the API."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.id} {self.username} {self.action} {self.object_type}:{self.object_id}>"

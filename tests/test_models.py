@@ -65,6 +65,9 @@ TABLES = {
     "finding_events",
     "feedback_messages",
     "probes",
+    "users",
+    "api_tokens",
+    "audit_log",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -159,7 +162,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0003"
+    assert current_revision(migrated_engine) == head_revision() == "0007"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
@@ -183,7 +186,7 @@ def test_migrate_is_idempotent_and_needs_no_alembic_ini(
     assert current_revision(engine) is None
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0007"
     assert list(tmp_path.iterdir()) == []
 
 
