@@ -166,6 +166,7 @@ class Target(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", TARGET_KINDS), name="kind"),
         CheckConstraint(_in("category", SITE_CATEGORIES), name="category"),
+        Index(None, "active", "kind", "category"),  # counts per category (0007)
     )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -229,6 +230,7 @@ class Scan(Base):
         CheckConstraint(_in("status", SCAN_STATUSES), name="status"),
         Index(None, "target_id", "started_at"),
         Index(None, "status", "lease_expires_at"),
+        Index(None, "status", "as_of", "kind", "target_id"),  # targets checked in a period (0007)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -403,6 +405,8 @@ class Finding(Base):
         Index(None, "last_seen"),
         Index(None, "first_scan_id"),
         Index(None, "last_scan_id"),
+        # the pass rates of a period (rollup.pass_rates), covering (0007)
+        Index(None, "severity", "first_seen", "resolved_at", "status", "check_id", "target_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

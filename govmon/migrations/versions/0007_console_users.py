@@ -1,7 +1,7 @@
 """Console users, their sessions and API tokens, the audit log (govmon serve).
 
-Also an index on finding_events.at for the console's overview (changes since yesterday,
-weekly trends).
+Also indexes for the console's overview: finding_events.at (changes since yesterday, weekly
+trends) and covering indexes for the quarter's pass rates (govmon.rollup.pass_rates).
 
 Revision ID: 0007
 Revises: 0003
@@ -81,9 +81,18 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
     op.create_index(op.f("ix_finding_events_at"), "finding_events", ["at"])
+    op.create_index(op.f("ix_scans_status_as_of_kind_target_id"), "scans", ["status", "as_of", "kind", "target_id"])
+    op.create_index(
+        op.f("ix_findings_severity_first_seen_resolved_at_status_check_id_target_id"),
+        "findings", ["severity", "first_seen", "resolved_at", "status", "check_id", "target_id"],
+    )
+    op.create_index(op.f("ix_targets_active_kind_category"), "targets", ["active", "kind", "category"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_targets_active_kind_category"), table_name="targets")
+    op.drop_index(op.f("ix_findings_severity_first_seen_resolved_at_status_check_id_target_id"), table_name="findings")
+    op.drop_index(op.f("ix_scans_status_as_of_kind_target_id"), table_name="scans")
     op.drop_index(op.f("ix_finding_events_at"), table_name="finding_events")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_table("audit_log")
