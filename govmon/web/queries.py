@@ -2,8 +2,8 @@
 
 Lists are paginated and their counts computed for the rows shown only, so a province of
 15,000 sites and 150,000 accounts renders as fast as a county. The quarter's pass rates
-come from :func:`govmon.rollup.build_rollup` (one definition of a verdict), cached by
-:class:`RollupCache` until the data changes.
+come from :func:`govmon.rollup.pass_rates` (the rollup's verdicts by aggregate queries),
+cached by :class:`RatesCache` until the data changes.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from govmon.config import Config
 from govmon.findings import Period, parse_quarter
 from govmon.models import Finding, FindingEvent, Page, Probe, Scan, Target
-from govmon.rollup import Rollup, build_rollup
+from govmon.rollup import PassRate, pass_rates, sampling_text
 
 __all__ = [
     "FindingFilter",
-    "RollupCache",
+    "RatesCache",
     "TargetFilter",
     "current_quarter",
     "list_findings",
@@ -59,16 +59,17 @@ def quarter_choices(config: Config, now: dt.datetime | None = None, count: int =
 # --------------------------------------------------------------------------- the rollup, cached
 
 
-class RollupCache:
-    """The rollup of a period, rebuilt only when findings, scans or the registry changed.
+class RatesCache:
+    """The pass rates of a period (:func:`govmon.rollup.pass_rates`), recomputed only when
+    findings, scans or the registry changed.
 
-    The data version is read with three indexed MAX queries; a change anywhere (a scan
-    finished, a finding dismissed, a target registered) makes the next read rebuild.
+    The data version is read with four indexed MAX queries; a change anywhere (a scan
+    finished, a finding dismissed, a target registered) makes the next read recompute.
     """
 
     def __init__(self, keep: int = 4) -> None:
         self.keep = keep
-        self._entries: dict[str, tuple[tuple[Any, ...], Rollup]] = {}
+        self._entries: dict[str, tuple[tuple[Any, ...], dict[str, PassRate]]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -80,18 +81,18 @@ class RollupCache:
             session.scalar(select(func.max(Target.updated_at))),
         )
 
-    def get(self, session: Session, config: Config, period: Period) -> Rollup:
+    def get(self, session: Session, config: Config, period: Period) -> dict[str, PassRate]:
         version = self.data_version(session)
         with self._lock:
             entry = self._entries.get(period.label)
             if entry is not None and entry[0] == version:
                 return entry[1]
-        rollup = build_rollup(session, config, period)
+        rates = pass_rates(session, config, period)
         with self._lock:
-            self._entries[period.label] = (version, rollup)
+            self._entries[period.label] = (version, rates)
             while len(self._entries) > self.keep:
                 self._entries.pop(next(iter(self._entries)))
-        return rollup
+        return rates
 
 
 # --------------------------------------------------------------------------- overview
@@ -100,7 +101,8 @@ class RollupCache:
 @dataclass
 class Overview:
     period: Period
-    rollup: Rollup
+    sampling: str  # 检查采样时间
+    rates: dict[str, PassRate]
     sites: int
     accounts: int
     open_by_severity: dict[str, int]
@@ -112,11 +114,11 @@ class Overview:
     since: dt.datetime
 
 
-def overview(session: Session, config: Config, cache: RollupCache, *, period: Period | None = None,
+def overview(session: Session, config: Config, cache: RatesCache, *, period: Period | None = None,
              now: dt.datetime | None = None) -> Overview:
     now = now or dt.datetime.now(dt.UTC)
     period = period or current_quarter(config, now)
-    rollup = cache.get(session, config, period)
+    rates = cache.get(session, config, period)
     kinds = dict(session.execute(
         select(Target.kind, func.count()).where(Target.active.is_(True)).group_by(Target.kind)
     ).tuples().all())
@@ -147,7 +149,8 @@ def overview(session: Session, config: Config, cache: RollupCache, *, period: Pe
     ).mappings().all()
     return Overview(
         period=period,
-        rollup=rollup,
+        sampling=sampling_text(period, config.tzinfo),
+        rates=rates,
         sites=kinds.get("site", 0),
         accounts=kinds.get("account", 0),
         open_by_severity={k: open_by_severity.get(k, 0) for k in ("veto", "deduct", "notice")},
