@@ -70,6 +70,7 @@ __all__ = ["Console", "create_app"]
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "govmon_session"
+QUARTER_PATTERN = r"^[0-9]{4}[Qq][1-4]$"
 LOGIN_COOKIE = "govmon_login"
 SEVERITY_LABELS = {"veto": "单项否决", "deduct": "扣分", "notice": "提示"}
 STATUS_LABELS = {"open": "未解决", "resolved": "已解决", "dismissed": "已忽略"}
@@ -749,7 +750,7 @@ def _api(app: FastAPI, console: Console) -> None:
         return m.MeOut(name=who.name, role=who.role, permissions=sorted(PERMISSIONS[who.role]))
 
     @app.get("/api/overview", response_model=m.OverviewOut, responses=_ERRORS, tags=["总览"], summary="总览")
-    def api_overview(who: ApiUser, quarter: Annotated[str | None, Query(max_length=20)] = None) -> m.OverviewOut:
+    def api_overview(who: ApiUser, quarter: Annotated[str | None, Query(pattern=QUARTER_PATTERN)] = None) -> m.OverviewOut:
         period = _period(console, _text_param(quarter))
         with console.sessions() as session:
             data = overview(session, console.config, console.rates, period=period)
@@ -817,7 +818,7 @@ def _api(app: FastAPI, console: Console) -> None:
         category: Annotated[str | None, Query(max_length=64)] = None,
         organizer: Annotated[str | None, Query(max_length=500)] = None,
         target: Annotated[str | None, Query(max_length=200)] = None,
-        quarter: Annotated[str | None, Query(max_length=20, description="如 2023Q2：该季度内存在过的问题")] = None,
+        quarter: Annotated[str | None, Query(pattern=QUARTER_PATTERN, description="如 2023Q2：该季度内存在过的问题")] = None,
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> m.FindingPageOut:
@@ -861,13 +862,13 @@ def _api(app: FastAPI, console: Console) -> None:
              responses={**_ERRORS, 200: {"content": {t: {} for t, _ in REPORT_FORMATS.values()},
                                          "description": "报告文件"}},
              response_class=FileResponse)
-    def api_report(request: Request, who: ApiUser, quarter: str,
+    def api_report(request: Request, who: ApiUser, quarter: Annotated[str, PathParam(pattern=QUARTER_PATTERN)],
                    format: Annotated[str, Query(pattern="^(xlsx|docx|csv|html|json)$")] = "json") -> FileResponse:
         return _report_file(console, who, quarter, format, _client_ip(request))
 
     @app.get("/api/feedback", response_model=m.FeedbackStatsOut, responses=_ERRORS, tags=["找错留言"],
              summary="找错留言的办结率")
-    def api_feedback(who: ApiUser, quarter: Annotated[str | None, Query(max_length=20)] = None) -> m.FeedbackStatsOut:
+    def api_feedback(who: ApiUser, quarter: Annotated[str | None, Query(pattern=QUARTER_PATTERN)] = None) -> m.FeedbackStatsOut:
         from govmon.feedback import feedback_stats, load_messages
 
         period = _period(console, _text_param(quarter))

@@ -121,10 +121,10 @@ def overview(session: Session, config: Config, cache: RatesCache, *, period: Per
     rates = cache.get(session, config, period)
     kinds = dict(session.execute(
         select(Target.kind, func.count()).where(Target.active.is_(True)).group_by(Target.kind)
-    ).tuples().all())
+    ).all())
     open_by_severity = dict(session.execute(
         select(Finding.severity, func.count()).where(Finding.status == "open").group_by(Finding.severity)
-    ).tuples().all())
+    ).all())
     veto_rows = session.execute(
         select(Finding.id, Finding.check_id, Finding.message, Finding.url, Finding.first_seen, Finding.last_seen,
                Target.id.label("target_id"), Target.name, Target.kind, Target.organizer)
@@ -136,7 +136,7 @@ def overview(session: Session, config: Config, cache: RatesCache, *, period: Per
     since = now - dt.timedelta(days=1)
     changes = dict(session.execute(
         select(FindingEvent.event, func.count()).where(FindingEvent.at >= since).group_by(FindingEvent.event)
-    ).tuples().all())
+    ).all())
     recent = session.execute(
         select(FindingEvent.event, FindingEvent.at, FindingEvent.actor, FindingEvent.note,
                Finding.id.label("finding_id"), Finding.check_id, Finding.message, Finding.severity,
@@ -396,11 +396,11 @@ def list_findings(session: Session, f: FindingFilter) -> tuple[list[tuple[Findin
     page = min(max(1, f.page), pages)
     rows = session.execute(
         base.order_by(Finding.last_seen.desc(), Finding.id.desc()).offset((page - 1) * f.per_page).limit(f.per_page)
-    ).tuples().all()
+    ).all()
     return [(finding, target) for finding, target in rows], total, page, pages
 
 
 def export_findings(session: Session, f: FindingFilter, tz: Any, limit: int = 200_000) -> list[dict[str, Any]]:
     """Every finding the filter selects (up to ``limit``), as INTERFACE.md's JSON plus ``id``."""
     stmt = _finding_query(f).order_by(Finding.last_seen.desc(), Finding.id.desc()).limit(limit)
-    return [{"id": finding.id, **finding.to_json(target, tz)} for finding, target in session.execute(stmt).tuples()]
+    return [{"id": finding.id, **finding.to_json(target, tz)} for finding, target in session.execute(stmt)]
