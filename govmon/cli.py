@@ -476,7 +476,7 @@ def serve(
         from govmon.web import serve as serve_app
 
         try:
-            await serve_app(create_app(settings, sessions), host=host, port=port)
+            await serve_app(create_app(settings, sessions), host=host, port=port, handle_signals=True)
         finally:
             shutdown_reactor()
 

@@ -445,6 +445,32 @@ def test_login_is_rate_limited(console: Console) -> None:
                               .where(AuditEntry.action == "login.failed", AuditEntry.object_id == "admin")) == 5
 
 
+def test_feedback_import_and_handling_rate(console: Console, browser, tmp_path) -> None:
+    today = console.as_of.date()
+    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    rows = [
+        ("收到时间", "网站", "留言内容", "办理期限", "办结时间"),
+        (quarter_start, "示范市水务局", "栏目链接打不开", quarter_start + dt.timedelta(days=5), quarter_start + dt.timedelta(days=3)),
+        (quarter_start, "示范县人民政府门户网站", "<b>页面</b>错别字", quarter_start + dt.timedelta(days=5), quarter_start + dt.timedelta(days=9)),
+        (quarter_start + dt.timedelta(days=1), "示范市教育局信息公开专栏", "附件无法下载", quarter_start + dt.timedelta(days=6), ""),
+        (quarter_start + dt.timedelta(days=1), "示范区人民政府门户网站", "咨询无回复", quarter_start + dt.timedelta(days=6), quarter_start + dt.timedelta(days=6)),
+    ]
+    upload = tmp_path / "找错留言.csv"
+    upload.write_text("\n".join(",".join(str(c) for c in row) for row in rows), encoding="utf-8")
+    context, page = login(browser, console, "op")
+    try:
+        page.goto(console.base + "/feedback")
+        page.set_input_files("input[type=file]", str(upload))
+        page.click("form[action='/feedback/import'] button[type=submit]")
+        page.wait_for_load_state()
+        assert "共 4 条，新增 4 条，更新 0 条" in page.inner_text("p.notice")
+        assert page.inner_text("#feedback-rate") == "50%"  # 2 of 4 handled by their deadline
+        assert page.locator("#feedback tbody tr").count() == 4
+        assert "<b>页面</b>错别字" in page.inner_text("#feedback")  # shown as text
+    finally:
+        context.close()
+
+
 def test_schemathesis_finds_no_server_errors(console: Console) -> None:
     """Property-based calls of every API operation (as an admin, so none stops at 403): no 5xx.
 

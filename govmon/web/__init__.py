@@ -24,26 +24,46 @@ def create_app(config: Config, sessions: sessionmaker[Session], **kwargs: Any) -
 
 
 def server(app: Any, *, host: str = "127.0.0.1", port: int = 8400, **kwargs: Any) -> Any:
-    """A uvicorn Server for ``app`` that leaves signals to its host (the service handles them)."""
+    """A uvicorn Server for ``app`` that leaves signals to its host (``serve`` or the service)."""
+    import contextlib
+
     import uvicorn
+
+    class HostedServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:  # uvicorn would take SIGINT/SIGTERM and re-raise them
+            yield
 
     settings = uvicorn.Config(app, host=host, port=port, loop="asyncio", lifespan="on", access_log=False,
                               log_level=kwargs.pop("log_level", "warning"), **kwargs)
-    return uvicorn.Server(settings)
+    return HostedServer(settings)
 
 
 async def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8400, stop: asyncio.Event | None = None,
-                **kwargs: Any) -> None:
-    """Serve ``app`` in the running loop until ``stop`` is set (or the task is cancelled)."""
+                handle_signals: bool = False, **kwargs: Any) -> None:
+    """Serve ``app`` in the running loop until ``stop`` is set (SIGINT/SIGTERM too with ``handle_signals``)."""
+    import signal
+
     instance = server(app, host=host, port=port, **kwargs)
-    if stop is None:
-        await instance.serve()
-        return
-    task = asyncio.get_running_loop().create_task(instance.serve())
-    waiter = asyncio.get_running_loop().create_task(stop.wait())
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    handled = []
+    if handle_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+                handled.append(signum)
+            except (NotImplementedError, RuntimeError):
+                pass
+    task = loop.create_task(instance.serve())
+    waiter = loop.create_task(stop.wait())
     try:
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         instance.should_exit = True
         waiter.cancel()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
         await task
+    if instance.started is False and task.done() and not stop.is_set():
+        raise OSError(f"无法在 {host}:{port} 上启动控制台")

@@ -81,7 +81,7 @@ def probe_history(probes: Sequence[Any], start: dt.datetime, end: dt.datetime, t
         f'<text x="0" y="{height - bottom}" class="axis">0</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 4}" y2="{height - bottom}" class="base"/>',
     ]
-    for day in range(8):
+    for day in range(7):
         tick = start + dt.timedelta(days=day)
         x = left + plot_w * (tick - start).total_seconds() / span
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" class="axis">{tick.astimezone(tz):%m-%d}</text>')
