@@ -9,9 +9,10 @@ dismissed), and four complete scans per target over the year. Then serves the co
 with uvicorn on loopback, logs in over HTTP and times ``GET /`` (the 总览 page: this
 quarter's pass rates, open vetoes, changes since yesterday, 12 weeks of trends):
 
-* warm: 10 renders in a row (the pass rates cached until the data changes), median;
-* cold: 10 renders each after dropping the pass-rate cache (what the first visitor after
-  a scan waits for), median.
+* warm: 10 renders in a row, median: the pass rates are cached until the data changes
+  and recomputed in the background every 30 s when it did, so this is what a visitor sees;
+* cold: 10 renders each after dropping the pass-rate cache, median: what a visitor waits
+  for when the page is opened within 30 s of a change (before the background refresh).
 
 Also the 网站 list (first page), one target page and ``GET /api/overview``. ``--db`` may be
 given several times (default: a SQLite file under /tmp); a PostgreSQL URL gets the schema
@@ -103,9 +104,10 @@ def generate(url: str, sites: int, accounts: int, scans_per_target: int = 4, see
                 "first_seen": first, "last_seen": last, "resolved_at": resolved_at, "dismissed_at": dismissed_at,
                 "dismissed_reason": "误报" if dismissed_at else None, "dismissed_by": "bench" if dismissed_at else None,
             })
-            events.append({"finding_id": finding_id, "at": first, "event": "opened"})
+            events.append({"finding_id": finding_id, "at": first, "event": "opened", "actor": None, "note": None})
             if resolved_at:
-                events.append({"finding_id": finding_id, "at": resolved_at, "event": "resolved"})
+                events.append({"finding_id": finding_id, "at": resolved_at, "event": "resolved", "actor": None,
+                               "note": None})
             if dismissed_at:
                 events.append({"finding_id": finding_id, "at": dismissed_at, "event": "dismissed", "actor": "bench",
                                "note": "误报"})
@@ -146,7 +148,7 @@ def measure(url: str) -> dict[str, object]:
     config = Config.from_mapping({})
     engine = make_engine(url)
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    app = create_app(config, sessions)
+    app = create_app(config, sessions, warm_rates_every=None)  # cold/warm controlled below
     port = _port()
     uvicorn_server = server(app, host="127.0.0.1", port=port)
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)

@@ -407,6 +407,7 @@ class Finding(Base):
         Index(None, "last_scan_id"),
         # the pass rates of a period (rollup.pass_rates), covering (0007)
         Index(None, "severity", "first_seen", "resolved_at", "status", "check_id", "target_id"),
+        Index(None, "status", "severity", "target_id"),  # open findings by severity and target (0007)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -473,7 +474,8 @@ class FindingEvent(Base):
         CheckConstraint(_in("event", FINDING_EVENTS), name="event"),
         Index(None, "finding_id", "at"),
         Index(None, "scan_id"),
-        Index(None, "at"),  # the console's "changes since yesterday" and weekly trends (0007)
+        Index(None, "at", "event"),  # the console's "changes since yesterday" and weekly trends (0007)
+        Index(None, "event", "finding_id"),  # reopened findings (rollup), (0007)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

@@ -433,12 +433,9 @@ def _reopened_outside(session: Session, period: Period) -> set[int]:
     A finding resolved and later reopened forgets its ``resolved_at``; its events tell
     when it was open. Only findings with a ``reopened`` event need this.
     """
-    candidates = select(Finding.id).where(_open_in_period(period))
-    reopened = (
-        select(FindingEvent.finding_id)
-        .where(FindingEvent.event == "reopened", FindingEvent.finding_id.in_(candidates))
-        .distinct()
-    )
+    # The few reopened findings first (index on event), then which of them the period admits.
+    ever_reopened = select(FindingEvent.finding_id).where(FindingEvent.event == "reopened")
+    reopened = select(Finding.id).where(Finding.id.in_(ever_reopened), _open_in_period(period))
     rows = session.execute(
         select(FindingEvent.finding_id, FindingEvent.event, FindingEvent.at)
         .where(FindingEvent.finding_id.in_(reopened), FindingEvent.event.in_(("opened", "resolved", "reopened")))

@@ -165,11 +165,14 @@ def create_app(
     rescanner: Rescanner | None = None,
     secure_cookies: bool = False,
     limiter: LoginLimiter | None = None,
+    warm_rates_every: float | None = 30.0,
 ) -> FastAPI:
     """The console for ``config`` over the database of ``sessions``.
 
     ``rescanner``: what runs 重新检查 (default: :class:`InProcessRescanner`, scans in this
     process's loop). ``secure_cookies``: mark cookies Secure (serve behind HTTPS).
+    ``warm_rates_every``: seconds between background checks that recompute this quarter's
+    pass rates when the data changed, so the overview rarely waits for them (None: never).
     """
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     console = Console(
@@ -195,9 +198,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warmer = asyncio.get_running_loop().create_task(_keep_rates_warm(console, warm_rates_every)) \
+            if warm_rates_every else None
         try:
             yield
         finally:
+            if warmer is not None:
+                warmer.cancel()
+                await asyncio.gather(warmer, return_exceptions=True)
             await console.rescanner.close()
 
     app = FastAPI(
@@ -222,6 +230,22 @@ def create_app(
     _pages(app, console)
     _api(app, console)
     return app
+
+
+async def _keep_rates_warm(console: Console, every: float) -> None:
+    """Recompute this quarter's pass rates in the background whenever the data changed."""
+    import logging
+
+    def refresh() -> None:
+        with console.sessions() as session:
+            console.rates.get(session, console.config, current_quarter(console.config))
+
+    while True:
+        try:
+            await asyncio.to_thread(refresh)
+        except Exception:  # the next page view computes them instead; never stop the server
+            logging.getLogger(__name__).exception("后台计算合格率失败")
+        await asyncio.sleep(every)
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

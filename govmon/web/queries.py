@@ -77,7 +77,8 @@ class RatesCache:
         return (
             session.scalar(select(func.max(FindingEvent.id))),
             session.scalar(select(func.max(Scan.id))),
-            session.scalar(select(func.max(Scan.finished_at))),
+            # a scan that finishes leaves "running" (the count drops); one that starts raises MAX(id)
+            session.scalar(select(func.count()).select_from(Scan).where(Scan.status == "running")),
             session.scalar(select(func.max(Target.updated_at))),
         )
 
@@ -164,23 +165,25 @@ def overview(session: Session, config: Config, cache: RatesCache, *, period: Per
 
 
 def weekly_trend(session: Session, config: Config, now: dt.datetime, weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
-    """Findings opened (or reopened) and resolved in each of the last ``weeks`` weeks (Monday to Sunday)."""
+    """Findings opened (or reopened) and resolved in each of the last ``weeks`` weeks (Monday to Sunday).
+
+    One range count per week over the (at, event) index: no row of the table is read.
+    """
     local = now.astimezone(config.tzinfo)
     monday = dt.datetime(local.year, local.month, local.day, tzinfo=config.tzinfo) - dt.timedelta(days=local.weekday())
     starts = [monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
-    bucket = case(*[(FindingEvent.at >= start, index) for index, start in reversed(list(enumerate(starts)))],
-                  else_=None)
-    rows = session.execute(
-        select(bucket.label("week"), FindingEvent.event, func.count())
-        .where(FindingEvent.at >= starts[0], FindingEvent.event.in_(("opened", "reopened", "resolved")))
-        .group_by(bucket, FindingEvent.event)
-    ).all()
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"opened": 0, "resolved": 0})
-    for week, event, count in rows:
-        if week is None:
-            continue
-        counts[int(week)]["resolved" if event == "resolved" else "opened"] += count
-    return [{"start": start, "label": start.strftime("%m-%d"), **counts[i]} for i, start in enumerate(starts)]
+    result = []
+    for start in starts:
+        counts = {"opened": 0, "resolved": 0}
+        for event, count in session.execute(
+            select(FindingEvent.event, func.count())
+            .where(FindingEvent.at >= start, FindingEvent.at < start + dt.timedelta(weeks=1),
+                   FindingEvent.event.in_(("opened", "reopened", "resolved")))
+            .group_by(FindingEvent.event)
+        ):
+            counts["resolved" if event == "resolved" else "opened"] += count
+        result.append({"start": start, "label": start.strftime("%m-%d"), **counts})
+    return result
 
 
 # --------------------------------------------------------------------------- target lists

@@ -80,7 +80,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
-    op.create_index(op.f("ix_finding_events_at"), "finding_events", ["at"])
+    op.create_index(op.f("ix_finding_events_at_event"), "finding_events", ["at", "event"])
+    op.create_index(op.f("ix_finding_events_event_finding_id"), "finding_events", ["event", "finding_id"])
+    op.create_index(op.f("ix_findings_status_severity_target_id"), "findings", ["status", "severity", "target_id"])
     op.create_index(op.f("ix_scans_status_as_of_kind_target_id"), "scans", ["status", "as_of", "kind", "target_id"])
     op.create_index(
         op.f("ix_findings_severity_first_seen_resolved_at_status_check_id_target_id"),
@@ -93,7 +95,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_targets_active_kind_category"), table_name="targets")
     op.drop_index(op.f("ix_findings_severity_first_seen_resolved_at_status_check_id_target_id"), table_name="findings")
     op.drop_index(op.f("ix_scans_status_as_of_kind_target_id"), table_name="scans")
-    op.drop_index(op.f("ix_finding_events_at"), table_name="finding_events")
+    op.drop_index(op.f("ix_findings_status_severity_target_id"), table_name="findings")
+    op.drop_index(op.f("ix_finding_events_event_finding_id"), table_name="finding_events")
+    op.drop_index(op.f("ix_finding_events_at_event"), table_name="finding_events")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
