@@ -640,8 +640,10 @@ def pass_rates(session: Session, config: Config, period: Period) -> dict[str, Pa
 
     def effective(severity: str) -> Any:
         """SQL: the finding's severity after the config's override is ``severity``."""
+        if not overridden:  # the usual case: a plain condition the (severity, …) index serves
+            return Finding.severity == severity
         by_override = [c for c, s in overridden.items() if s == severity]
-        stored = (Finding.severity == severity) & Finding.check_id.not_in(list(overridden) or [""])
+        stored = (Finding.severity == severity) & Finding.check_id.not_in(list(overridden))
         return Finding.check_id.in_(by_override or [""]) | stored
 
     counted = (
