@@ -463,6 +463,7 @@ def test_feedback_import_and_handling_rate(console: Console, browser, tmp_path) 
         page.set_input_files("input[type=file]", str(upload))
         page.click("form[action='/feedback/import'] button[type=submit]")
         page.wait_for_load_state()
+        assert page.locator("p.notice").count() == 1, page.inner_text("main")
         assert "共 4 条，新增 4 条，更新 0 条" in page.inner_text("p.notice")
         assert page.inner_text("#feedback-rate") == "50%"  # 2 of 4 handled by their deadline
         assert page.locator("#feedback tbody tr").count() == 4
