@@ -483,7 +483,7 @@ def serve(
     try:
         asyncio.run(main())
     except OSError as err:
-        raise _fail(f"无法在 {host}:{port} 上监听：{err.strerror or err}", 1) from None
+        raise _fail(str(err), 1) from None
 
 
 user_app = typer.Typer(help="控制台用户。", no_args_is_help=True, rich_markup_mode=None)

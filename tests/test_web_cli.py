@@ -74,3 +74,13 @@ def test_serve_requires_login_and_stops_on_sigint(tmp_path: Path) -> None:
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert f"控制台：http://127.0.0.1:{port}/" in err
+
+
+def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'govmon.db'}", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"无法在 127.0.0.1:{port} 上启动控制台：Address already in use（端口已被占用或地址不可用）"

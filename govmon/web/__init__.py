@@ -55,7 +55,7 @@ async def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8400, stop: as
                 handled.append(signum)
             except (NotImplementedError, RuntimeError):
                 pass
-    task = loop.create_task(instance.serve())
+    task = loop.create_task(instance.serve(sockets=[_bound_socket(host, port)]))
     waiter = loop.create_task(stop.wait())
     try:
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -65,5 +65,18 @@ async def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8400, stop: as
         for signum in handled:
             loop.remove_signal_handler(signum)
         await task
-    if instance.started is False and task.done() and not stop.is_set():
-        raise OSError(f"无法在 {host}:{port} 上启动控制台")
+
+
+def _bound_socket(host: str, port: int) -> Any:
+    """The listening address, bound here so that a taken port is an OSError naming it (uvicorn would exit)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise OSError(f"无法在 {host}:{port} 上启动控制台：{err.strerror or err}（端口已被占用或地址不可用）") from None
+    return sock

@@ -25,7 +25,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from govmon.models import USER_ROLES, ApiToken, AuditEntry, User, utcnow
@@ -146,6 +146,11 @@ def issue_token(
     """A new secret for ``user`` (``kind`` session or api) and its row; the secret is not stored."""
     secret = secrets.token_urlsafe(32)
     now = utcnow()
+    if kind == "session":  # the user's ended sessions are of no more use: keep the table small
+        session.execute(delete(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.kind == "session",
+            (ApiToken.expires_at <= now) | ApiToken.revoked_at.is_not(None),
+        ))
     token = ApiToken(
         user_id=user.id, kind=kind, name=name, token_hash=_digest(secret), created_at=now,
         expires_at=now + lifetime if lifetime else None,
