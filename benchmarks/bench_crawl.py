@@ -111,6 +111,7 @@ def site_config(site: GovSite, crawl: dict, db_url: str) -> dict:
             "columns": [{"name": name, "url": url} for name, url in site.column_urls()],
         }],
         "crawl": crawl,
+        "browser": {"enabled": False},  # the crawl is measured here; the browser in bench_browser.py
     }
 
 

@@ -451,6 +451,88 @@ def report(
         typer.echo(f"已写出：{path}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址（默认只允许本机访问）")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口", min=1, max=65535)] = 8400,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """启动网页控制台及其 JSON API（接口说明在 /openapi.json）；不登录看不到任何数据。"""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from govmon.models import User
+
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    sessions = open_db(settings, db)
+    with sessions() as session:
+        users = session.scalar(select(func.count()).select_from(User)) or 0
+    if not users:
+        typer.echo("提示：还没有任何用户，请先运行 govmon user add 名字 --role admin 创建管理员。", err=True)
+    typer.echo(f"控制台：http://{host if ':' not in host else f'[{host}]'}:{port}/  （Ctrl+C 停止）", err=True)
+
+    async def main() -> None:
+        from govmon.crawler.runner import shutdown_reactor
+        from govmon.web import create_app
+        from govmon.web import serve as serve_app
+
+        try:
+            await serve_app(create_app(settings, sessions), host=host, port=port, handle_signals=True)
+        finally:
+            shutdown_reactor()
+
+    try:
+        asyncio.run(main())
+    except OSError as err:
+        raise _fail(str(err), 1) from None
+
+
+user_app = typer.Typer(help="控制台用户。", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[str, typer.Option("--role", help="角色：admin（管理员）、operator（操作员）或 viewer（只读）")],
+    password_file: Annotated[
+        Optional[Path], typer.Option("--password-file", help="从文件第一行读取密码（不给则提示输入）")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入第一行读取密码")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """创建一个控制台用户（密码以 argon2 散列保存）。"""
+    import getpass
+
+    from govmon.web.auth import UserError, create_user
+
+    if role not in ("admin", "operator", "viewer"):
+        raise _fail(f"--role 只能是 admin、operator 或 viewer，而不是 {role!r}", 2)
+    if password_file is not None and password_stdin:
+        raise _fail("--password-file 与 --password-stdin 只能二选一", 2)
+    if password_file is not None:
+        try:
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise _fail(f"无法读取密码文件 {password_file}：{err}", 2) from None
+        password = lines[0] if lines else ""
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+    settings = load_settings(config, required=config != DEFAULT_CONFIG)
+    sessions = open_db(settings, db)
+    try:
+        with sessions.begin() as session:
+            create_user(session, name, role, password, actor=f"命令行（{getpass.getuser()}）")
+    except UserError as err:
+        raise _fail(str(err), 2) from None
+    typer.echo(f"已创建用户 {name.strip()}（{role}）")
+
+
 feedback_app = typer.Typer(help="“我为政府网站找错”平台留言：导入和查看。", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(feedback_app, name="feedback")
 

@@ -48,6 +48,8 @@ from sqlalchemy.orm import (
 from govmon.db import write_lock
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "BrowserAudit",
     "ColumnSpec",
@@ -65,6 +67,7 @@ __all__ = [
     "Target",
     "TargetSpec",
     "UTCDateTime",
+    "User",
     "format_time",
     "sync_targets",
     "utcnow",
@@ -164,6 +167,7 @@ class Target(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", TARGET_KINDS), name="kind"),
         CheckConstraint(_in("category", SITE_CATEGORIES), name="category"),
+        Index(None, "active", "kind", "category"),  # counts per category (0005)
     )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -227,6 +231,7 @@ class Scan(Base):
         CheckConstraint(_in("status", SCAN_STATUSES), name="status"),
         Index(None, "target_id", "started_at"),
         Index(None, "status", "lease_expires_at"),
+        Index(None, "status", "as_of", "kind", "target_id"),  # targets checked in a period (0005)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -401,6 +406,9 @@ class Finding(Base):
         Index(None, "last_seen"),
         Index(None, "first_scan_id"),
         Index(None, "last_scan_id"),
+        # the pass rates of a period (rollup.pass_rates), covering (0005)
+        Index(None, "severity", "first_seen", "resolved_at", "status", "check_id", "target_id"),
+        Index(None, "status", "severity", "target_id"),  # open findings by severity and target (0005)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -467,6 +475,8 @@ class FindingEvent(Base):
         CheckConstraint(_in("event", FINDING_EVENTS), name="event"),
         Index(None, "finding_id", "at"),
         Index(None, "scan_id"),
+        Index(None, "at", "event"),  # the console's "changes since yesterday" and weekly trends (0005)
+        Index(None, "event", "finding_id"),  # reopened findings (rollup), (0005)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -722,3 +732,77 @@ class BrowserAudit(Base):
     load_ms: Mapped[int | None]
     details: Mapped[dict[str, Any] | None]
     measured_at: Mapped[datetime] = mapped_column(default=utcnow)
+# --------------------------------------------------------------------------- console users (govmon.web)
+
+USER_ROLES = ("admin", "operator", "viewer")
+TOKEN_KINDS = ("session", "api")
+
+
+class User(Base):
+    """A person who may use the web console and its API (``govmon user add``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        CheckConstraint(_in("role", USER_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.name!r} {self.role}>"
+
+
+class ApiToken(Base):
+    """A bearer credential of a user: a console session (cookie) or an API token.
+
+    Only the SHA-256 of the secret is stored; the secret is shown once, when issued.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        CheckConstraint(_in("kind", TOKEN_KINDS), name="kind"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} user={self.user_id} {self.kind}>"
+
+
+class AuditEntry(Base):
+    """Who changed what, and when: every change made through the console or the API."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.id} {self.username} {self.action} {self.object_type}:{self.object_id}>"

@@ -25,14 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from govmon.config import CATEGORIES, Config
@@ -46,6 +46,7 @@ __all__ = [
     "Rollup",
     "TargetVerdict",
     "build_rollup",
+    "pass_rates",
     "date_range_period",
     "finding_phrase",
     "sampling_text",
@@ -432,12 +433,9 @@ def _reopened_outside(session: Session, period: Period) -> set[int]:
     A finding resolved and later reopened forgets its ``resolved_at``; its events tell
     when it was open. Only findings with a ``reopened`` event need this.
     """
-    candidates = select(Finding.id).where(_open_in_period(period))
-    reopened = (
-        select(FindingEvent.finding_id)
-        .where(FindingEvent.event == "reopened", FindingEvent.finding_id.in_(candidates))
-        .distinct()
-    )
+    # The few reopened findings first (index on event), then which of them the period admits.
+    ever_reopened = select(FindingEvent.finding_id).where(FindingEvent.event == "reopened")
+    reopened = select(Finding.id).where(Finding.id.in_(ever_reopened), _open_in_period(period))
     rows = session.execute(
         select(FindingEvent.finding_id, FindingEvent.event, FindingEvent.at)
         .where(FindingEvent.finding_id.in_(reopened), FindingEvent.event.in_(("opened", "resolved", "reopened")))
@@ -618,20 +616,103 @@ def build_rollup(
     )
 
 
+def pass_rates(session: Session, config: Config, period: Period) -> dict[str, PassRate]:
+    """``build_rollup(...).rates`` by aggregate queries: the same verdicts, no per-finding objects.
+
+    For the console's overview, which must answer in well under a second for a province
+    (15,000 sites, 150,000 accounts): vetoes are found and deduction points summed in the
+    database, and the verdicts counted there per category; only the per-check point sums
+    of sites with deductions reach Python.
+    """
+    from govmon.config import CHECK_IDS
+
+    outside = _reopened_outside(session, period)
+    if len(outside) > 5000:  # too many to exclude in SQL: take the long way
+        return build_rollup(session, config, period).rates
+    disabled: list[str] = []
+    overridden: dict[str, str] = {}
+    for check_id in CHECK_IDS:
+        settings = config.check_settings(check_id)
+        if not settings.enabled:
+            disabled.append(check_id)
+        elif settings.severity is not None and check_id != "account.stale":
+            overridden[check_id] = settings.severity
+
+    def effective(severity: str) -> Any:
+        """SQL: the finding's severity after the config's override is ``severity``."""
+        if not overridden:  # the usual case: a plain condition the (severity, …) index serves
+            return Finding.severity == severity
+        by_override = [c for c, s in overridden.items() if s == severity]
+        stored = (Finding.severity == severity) & Finding.check_id.not_in(list(overridden))
+        return Finding.check_id.in_(by_override or [""]) | stored
+
+    counted = (
+        _open_in_period(period)
+        & Finding.check_id.not_in(disabled or [""])
+        & Finding.id.not_in(sorted(outside) or [-1])
+    )
+    vetoed = select(Finding.target_id).where(counted, effective("veto"))
+    on_home = case((Finding.check_id == "links.broken", Finding.evidence["on_home"].as_boolean()), else_=False)
+    # Decimal, not Fraction: every point value is a short decimal, so sums are exact and 5x faster.
+    per_check: dict[tuple[str, bool], Decimal] = {}
+    counts: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for target_id, check_id, home, count in session.execute(
+        select(Finding.target_id, Finding.check_id, on_home, func.count())
+        .join(Target, Finding.target_id == Target.id)
+        .where(counted, effective("deduct"), Target.kind == "site", Finding.check_id.in_(CHECK_IDS))
+        .group_by(Finding.target_id, Finding.check_id, on_home)
+    ):
+        key = (check_id, bool(home))
+        if key not in per_check:
+            value = _points({"on_home": key[1]}, check_id, config)
+            per_check[key] = Decimal(value.numerator) / Decimal(value.denominator)
+        counts[target_id][check_id] += count * per_check[key]
+    caps = {c: Decimal(str(config.check_settings(c).max_points)) for c in CHECK_IDS
+            if config.check_settings(c).max_points is not None}
+    fail_below = Decimal(str(config.checks.fail_below))
+    low_score = []
+    for target_id, by_check in counts.items():
+        total = sum((min(v, caps[c]) if c in caps else v for c, v in by_check.items()), Decimal(0))
+        if max(Decimal(0), Decimal(100) - total) < fail_below:
+            low_score.append(target_id)
+    checked = (
+        select(Scan.target_id)
+        .where(Scan.status == "complete", Scan.kind.in_(("site", "account")),
+               Scan.as_of >= period.start, Scan.as_of < period.end)
+    )
+    verdict = case(
+        (Target.id.in_(vetoed) | Target.id.in_(low_score or [""]), FAIL),
+        (Target.id.in_(checked), PASS),
+        else_=UNCHECKED,
+    )
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
+    for kind, category, outcome, count in session.execute(
+        select(Target.kind, Target.category, verdict, func.count())
+        .where(Target.active.is_(True))
+        .group_by(Target.kind, Target.category, verdict)
+    ):
+        for group in _rate_groups(kind, category):
+            tally[group][outcome] += count
+    return _rates_from_tally(tally, config)
+
+
+def _rate_groups(kind: str, category: str | None) -> tuple[str, ...]:
+    """The pass-rate groups a target counts in."""
+    return (category or "", "websites") if kind == "site" else ("new_media",)
+
+
 def _rates(verdicts: Sequence[TargetVerdict], config: Config) -> dict[str, PassRate]:
-    groups: dict[str, list[TargetVerdict]] = {key: [] for key in RATE_LABELS}
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
     for verdict in verdicts:
-        if verdict.kind == "site":
-            groups.setdefault(verdict.category or "", []).append(verdict)
-            groups["websites"].append(verdict)
-        else:
-            groups["new_media"].append(verdict)
+        for group in _rate_groups(verdict.kind, verdict.category):
+            tally[group][verdict.verdict] += 1
+    return _rates_from_tally(tally, config)
+
+
+def _rates_from_tally(tally: dict[str, Counter[str]], config: Config) -> dict[str, PassRate]:
     rates: dict[str, PassRate] = {}
     for key, label in RATE_LABELS.items():
-        members = groups[key]
-        passed = sum(1 for v in members if v.verdict == PASS)
-        failed = sum(1 for v in members if v.verdict == FAIL)
-        unchecked = sum(1 for v in members if v.verdict == UNCHECKED)
+        passed, failed, unchecked = tally[key][PASS], tally[key][FAIL], tally[key][UNCHECKED]
         total = passed + failed
         form = config.report.new_media if key == "new_media" else config.report.websites
         rates[key] = PassRate(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from govmon.config import Config
 from govmon.findings import parse_quarter
 from govmon.models import Finding, FindingEvent, Scan, Target
-from govmon.rollup import build_rollup, date_range_period, sampling_text
+from govmon.rollup import build_rollup, date_range_period, pass_rates, sampling_text
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
@@ -81,6 +81,7 @@ def test_worked_example(session_factory: sessionmaker[Session]) -> None:
         build_worked_example(session)
     with session_factory() as session:
         rollup = build_rollup(session, config, parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, config, parse_quarter("2023Q2", TZ)) == rollup.rates  # the overview's fast path
 
     rates = rollup.rates
     assert (rates["county_portal"].passed, rates["county_portal"].total) == (10, 11)
@@ -127,6 +128,7 @@ def test_unchecked_target_is_reported_apart_not_passed(session_factory: sessionm
         add_finding(session, "c", "site.unreachable", "veto", message="站点无法访问")
     with session_factory() as session:
         rollup = build_rollup(session, config, parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, config, parse_quarter("2023Q2", TZ)) == rollup.rates  # the overview's fast path
     by_id = {v.target_id: v for v in rollup.verdicts}
     assert by_id["a"].verdict == "合格"
     assert by_id["b"].verdict == "未检查"
@@ -141,6 +143,7 @@ def test_nothing_checked_prints_a_dash(session_factory: sessionmaker[Session]) -
         add_target(session, "b", "乙网站", category="county_portal", scanned=False)
     with session_factory() as session:
         rollup = build_rollup(session, Config.from_mapping({}), parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, Config.from_mapping({}), parse_quarter("2023Q2", TZ)) == rollup.rates
     assert rollup.rates["county_portal"].text == "—"
     assert rollup.rates["county_portal"].value is None
 
@@ -171,6 +174,7 @@ def test_which_findings_count(session_factory: sessionmaker[Session]) -> None:
         ])
     with session_factory() as session:
         rollup = build_rollup(session, config, parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, config, parse_quarter("2023Q2", TZ)) == rollup.rates  # the overview's fast path
     verdicts = {v.target_id: v.verdict for v in rollup.verdicts}
     assert verdicts == {
         "dismissed": "合格",
@@ -205,6 +209,7 @@ def test_deduction_score_below_fail_below(session_factory: sessionmaker[Session]
             add_finding(session, "links", "links.broken", "deduct", subject=f"o{i}", evidence={"on_home": False})
     with session_factory() as session:
         rollup = build_rollup(session, config, parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, config, parse_quarter("2023Q2", TZ)) == rollup.rates  # the overview's fast path
     by_id = {v.target_id: v for v in rollup.verdicts}
     assert by_id["low"].score == 55
     assert by_id["low"].verdict == "不合格"
@@ -227,6 +232,7 @@ def test_account_stale_wording(session_factory: sessionmaker[Session]) -> None:
         add_finding(session, "ten-days", "account.stale", "deduct", evidence={"threshold_days": 10})
     with session_factory() as session:
         rollup = build_rollup(session, config, parse_quarter("2023Q2", TZ))
+        assert pass_rates(session, config, parse_quarter("2023Q2", TZ)) == rollup.rates  # the overview's fast path
     by_id = {v.target_id: v for v in rollup.verdicts}
     assert by_id["two-weeks"].problems == ["监测时间点前2周内无更新"]
     assert by_id["two-weeks"].verdict == "不合格"

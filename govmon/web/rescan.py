@@ -1,0 +1,161 @@
+"""重新检查: the console asks for one target to be scanned again and shows the result.
+
+The console knows rescans only through :class:`Rescanner`. :class:`InProcessRescanner`
+runs :func:`govmon.scan.scan_sites` for the one site in the event loop that serves the
+console (the process's one loop, which also hosts the Twisted reactor). The ``govmon run``
+service can hand the app its own implementation that queues the request with its
+scheduler or the cluster queue instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from govmon.config import Config, Site, TargetNotFound
+from govmon.models import utcnow
+
+__all__ = ["InProcessRescanner", "RescanError", "RescanStatus", "Rescanner"]
+
+STATE_LABELS = {"queued": "排队中", "running": "正在检查", "done": "已完成", "failed": "失败"}
+
+
+class RescanError(ValueError):
+    """The target cannot be rescanned (not a registered site, accounts not supported…)."""
+
+
+@dataclass(frozen=True)
+class RescanStatus:
+    """Where one rescan request stands."""
+
+    handle: str
+    target_id: str
+    requested_by: str
+    requested_at: dt.datetime
+    state: str = "queued"  # queued | running | done | failed
+    finished_at: dt.datetime | None = None
+    scan_id: int | None = None
+    scan_status: str | None = None  # complete | incomplete | failed (the scan's own status)
+    message: str = ""
+    opened: int = 0
+    resolved: int = 0
+    open_by_severity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+
+class Rescanner(Protocol):
+    """What the console needs from whatever runs rescans."""
+
+    async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
+        """Start (or join the running) rescan of ``target_id``; RescanError when it cannot be."""
+        ...
+
+    def result(self, handle: str) -> RescanStatus | None:
+        """The request's current state; None for an unknown handle."""
+        ...
+
+    def latest(self, target_id: str) -> RescanStatus | None:
+        """The newest request for ``target_id`` made through this rescanner, if any."""
+        ...
+
+    async def close(self) -> None:
+        """Stop running rescans (the server is shutting down)."""
+        ...
+
+
+class InProcessRescanner:
+    """Runs each rescan as a task in the running event loop (one at a time per target)."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], *, keep: int = 500) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.keep = keep
+        self._jobs: dict[str, RescanStatus] = {}
+        self._latest: dict[str, str] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def _site(self, target_id: str) -> Site:
+        try:
+            target = self.config.find_target(target_id)
+        except TargetNotFound:
+            raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
+        if not isinstance(target, Site):
+            raise RescanError("新媒体账号的重新检查尚未提供，目前只能重新检查网站")
+        if not target.enabled:
+            raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
+        return target
+
+    async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
+        site = self._site(target_id)
+        current = self.latest(site.id)
+        if current is not None and not current.finished:
+            return current
+        handle = uuid.uuid4().hex
+        status = RescanStatus(handle=handle, target_id=site.id, requested_by=requested_by, requested_at=utcnow())
+        self._jobs[handle] = status
+        self._latest[site.id] = handle
+        self._tasks[handle] = asyncio.get_running_loop().create_task(self._run(handle, site))
+        self._forget_old()
+        return status
+
+    async def _run(self, handle: str, site: Site) -> None:
+        from govmon.scan import scan_sites
+
+        self._jobs[handle] = replace(self._jobs[handle], state="running")
+        try:
+            as_of = dt.datetime.now(self.config.tzinfo)
+            results = await scan_sites(self.config, self.sessions, [site], as_of=as_of)
+            result = results[0]
+            self._jobs[handle] = replace(
+                self._jobs[handle],
+                state="done" if result.status != "failed" else "failed",
+                finished_at=utcnow(),
+                scan_id=result.scan_id,
+                scan_status=result.status,
+                message=result.reason,
+                opened=result.opened,
+                resolved=result.resolved,
+                open_by_severity=dict(result.open_by_severity),
+            )
+        except asyncio.CancelledError:
+            self._jobs[handle] = replace(self._jobs[handle], state="failed", finished_at=utcnow(),
+                                         message="服务停止，重新检查被中断")
+            raise
+        except Exception as exc:  # reported to the operator, never crashes the server
+            self._jobs[handle] = replace(self._jobs[handle], state="failed", finished_at=utcnow(),
+                                         message=f"重新检查出错：{type(exc).__name__}: {exc}")
+        finally:
+            self._tasks.pop(handle, None)
+
+    def result(self, handle: str) -> RescanStatus | None:
+        return self._jobs.get(handle)
+
+    def latest(self, target_id: str) -> RescanStatus | None:
+        handle = self._latest.get(target_id)
+        return self._jobs.get(handle) if handle else None
+
+    def _forget_old(self) -> None:
+        finished = [h for h, s in self._jobs.items() if s.finished]
+        for handle in finished[: max(0, len(self._jobs) - self.keep)]:
+            status = self._jobs.pop(handle)
+            if self._latest.get(status.target_id) == handle:
+                del self._latest[status.target_id]
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
