@@ -247,6 +247,12 @@ def test_flagged_site_shows_its_evidence(console: Console, browser) -> None:
         # the probe history chart: one point per stored probe of the last 7 days
         assert page.locator("svg.chart circle").count() == 4
         assert page.locator("#scans tbody tr").count() >= 1
+        assert page.locator("#load-times tbody tr").count() >= 1  # the browser's load times of the last scan
+        page.goto(console.base + "/targets/shifan-water")
+        slow = page.locator("#load-times tbody tr").first.inner_text()  # slowest first: the planted slow list
+        assert console.province.server.base_urls["shifan-water"] + "/tzgg/" in slow and "栏目列表页" in slow
+        assert int(slow.split("\t")[2].split()[0]) >= 3300
+        page.goto(console.base + "/targets/shifan-county")
         for width in (1366, 375):
             page.set_viewport_size({"width": width, "height": 900})
             no_sideways_scroll(page)

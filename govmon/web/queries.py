@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from govmon.config import Config
 from govmon.findings import Period, parse_quarter
-from govmon.models import Finding, FindingEvent, Page, Probe, Scan, Target
+from govmon.models import BrowserAudit, Finding, FindingEvent, Page, Probe, Scan, Target
 from govmon.rollup import PassRate, pass_rates, sampling_text
 
 __all__ = [
@@ -305,6 +305,7 @@ class TargetDetail:
     probes: list[Probe]
     slowest_pages: list[dict[str, Any]]
     open_counts: dict[str, int]
+    load_times: list[dict[str, Any]] = field(default_factory=list)  # the browser's, latest complete scan
 
 
 PROBE_HISTORY_DAYS = 7
@@ -336,8 +337,8 @@ def target_detail(session: Session, target_id: str, *, now: dt.datetime | None =
         select(Probe).where(Probe.target_id == target_id, Probe.probed_at > now - dt.timedelta(days=PROBE_HISTORY_DAYS))
         .order_by(Probe.probed_at, Probe.id).limit(2000)
     ).all()
-    # Response times of the latest complete scan's pages (the browser's load times, page.slow,
-    # will be shown beside them when that check's observations are stored).
+    # Response times of the latest complete scan's pages, and the load times the browser measured
+    # (page.slow: the median of its loads, slowest first; pages it could not measure last).
     last_complete = next((s for s in scans if s.status == "complete" and s.kind == "site"), None)
     slowest: list[dict[str, Any]] = []
     if last_complete is not None:
@@ -346,11 +347,21 @@ def target_detail(session: Session, target_id: str, *, now: dt.datetime | None =
             .where(Page.scan_id == last_complete.id, Page.elapsed_ms.is_not(None))
             .order_by(Page.elapsed_ms.desc(), Page.id).limit(10)
         ).mappings()]
+    load_times: list[dict[str, Any]] = []
+    if last_complete is not None:
+        for audit in session.scalars(select(BrowserAudit).where(BrowserAudit.scan_id == last_complete.id)
+                                     .order_by(BrowserAudit.load_ms.desc().nulls_last(), BrowserAudit.id).limit(20)):
+            details = audit.details or {}
+            load_times.append({"url": audit.url, "page_type": audit.page_type, "measured": audit.measured,
+                               "reason": audit.reason, "load_ms": audit.load_ms, "loads_ms": details.get("loads_ms") or [],
+                               "ttfb_ms": details.get("ttfb_ms"), "lcp_ms": details.get("lcp_ms"),
+                               "bytes": details.get("bytes"), "profile": details.get("profile")})
     open_counts = {"veto": 0, "deduct": 0, "notice": 0}
     for f in findings:
         if f.status == "open":
             open_counts[f.severity] = open_counts.get(f.severity, 0) + 1
-    return TargetDetail(target, list(findings), dict(events), list(scans), list(probes), slowest, open_counts)
+    return TargetDetail(target, list(findings), dict(events), list(scans), list(probes), slowest, open_counts,
+                        load_times)
 
 
 # --------------------------------------------------------------------------- findings
