@@ -48,7 +48,10 @@ def serve(host: str) -> http.server.ThreadingHTTPServer:
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the browser closed the page before the favicon or a repeat load was read
 
         def log_message(self, *args: object) -> None:
             return

@@ -105,7 +105,7 @@ def test_help_is_chinese_and_lists_the_commands(tmp_path):
 
 
 def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
-    result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=400, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("[已发现]") == 18 and "[未发现]" not in result.stdout
     assert "共 18 条" in result.stdout

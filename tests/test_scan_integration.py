@@ -41,7 +41,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
         config = province.config
         sites = list(config.sites)
 
-        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=as_of), timeout=120)
+        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=as_of), timeout=300)
         status = {r.target_id: r.status for r in results}
         assert status == {site.id: ("incomplete" if site.id == "shifan-town" else "complete") for site in SITES}
 
@@ -66,7 +66,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
         # The same site seen again: nothing new, nothing resolved, last_seen moves.
         first_seen = {k: f.last_seen for k, f in found.items()}
         later = as_of + dt.timedelta(minutes=1)
-        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=later), timeout=120)
+        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=later), timeout=300)
         assert sum(r.opened for r in results) == 0 and sum(r.resolved for r in results) == 0
         again = _findings(session_factory)
         assert set(again) == set(found)
@@ -78,7 +78,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
         mismatch = next(f for k, f in again.items() if k[1] == "content.title_mismatch")
         with session_factory.begin() as session:
             dismiss_finding(session, mismatch.id, "列表标题为栏目编辑所加，内容一致", "tester")
-        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=later), timeout=120)
+        results = event_loop_runner.run(scan_sites(config, session_factory, sites, as_of=later), timeout=300)
         final = _findings(session_factory)
         assert final[("shifan-county", "links.broken", base["shifan-county"] + "/zt/2019/index.html")].status == "resolved"
         assert final[mismatch.target_id, mismatch.check_id, mismatch.subject].status == "dismissed"

@@ -110,7 +110,7 @@ def console(database: str, event_loop_runner) -> Iterator[Console]:  # noqa: F81
         # A few availability probe rounds over the last days (the target page's chart), then the scan.
         for hours in (72, 48, 24, 1):
             event_loop_runner.run(probe_sites(config, sessions, sites, now=as_of - dt.timedelta(hours=hours)), timeout=60)
-        event_loop_runner.run(scan_sites(config, sessions, sites, as_of=as_of), timeout=180)
+        event_loop_runner.run(scan_sites(config, sessions, sites, as_of=as_of), timeout=400)
         with sessions.begin() as session:
             create_user(session, "admin", "admin", PASSWORD, actor="test")
             create_user(session, "op", "operator", PASSWORD, actor="test")

@@ -107,7 +107,9 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
         "crawl": {"allow_private_addresses": True, "download_delay_s": 0.005, "timeout_s": 5, "retries": 1,
                   "retry_after_max_s": 5, "contact": "demo@localhost"},
         "lexicon": {"serious_errors": [SERIOUS_TERM]},
-        "browser": {"articles": 1},  # besides the home and list pages: keeps the demo quick
+        # one load a page and one article a site besides the home and list pages: keeps the demo
+        # quick (the defaults, 3 loads and 3 articles, are what a real registry gets)
+        "browser": {"articles": 1, "loads": 1},
     }
 
 
