@@ -631,6 +631,10 @@ class ScheduleSettings(_Section):
     sites: Duration = dt.timedelta(hours=24)
     accounts: Duration = dt.timedelta(hours=6)
     probes: Duration = dt.timedelta(hours=1)
+    max_concurrent_scans: StrictInt = Field(2, ge=1)  # scans `govmon run` runs at once
+    misfire_grace: Duration = dt.timedelta(hours=1)  # a job late by more is skipped to its next time
+    service_lease: Duration = dt.timedelta(seconds=60)  # a killed service's lease frees after this
+    rescan_poll: Duration = dt.timedelta(seconds=2)  # how often the service looks for rescan requests
 
 
 # --- checks: one block per check id, keyed by the id itself ------------------------------

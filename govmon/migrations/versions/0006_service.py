@@ -40,7 +40,7 @@ def upgrade() -> None:
     op.create_table(
         "scan_requests",
         sa.Column("id", BIGID, nullable=False),
-        sa.Column("target_id", sa.String(), nullable=False),
+        sa.Column("target_id", sa.String(length=128), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("requested_at", TIMESTAMP, nullable=False),
         sa.Column("requested_by", sa.Text(), nullable=True),
