@@ -150,10 +150,13 @@ class MonitorService:
                      f"扫描周期 {self.config.schedule.sites}，探测周期 {self.config.schedule.probes}")
             await self.stop.wait()
             self.log("正在停止：等待进行中的扫描保存已读取的内容（记为未完成）……")
-            self.scheduler.shutdown(wait=False)
+            # Pause first: the AsyncIOExecutor's shutdown cancels running jobs, and a crawl
+            # must be stopped through Scrapy (the stop event), not by cancelling its task.
+            self.scheduler.pause()
             pending = [t for t in self.inflight if not t.done()]
             if pending:
                 await asyncio.wait(pending, timeout=STOP_GRACE_S)
+            self.scheduler.shutdown(wait=False)
             return 0
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
