@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.checks.artifacts import (
     ArticleObs,
+    HomeLinkObs,
     ColumnObs,
     ItemObs,
     LinkObs,
@@ -367,6 +368,7 @@ def load_site_artifacts(
         ).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
     ]
     del page_urls, found_on, on_home
+    home_links = load_home_links(session, scan.id, home_id) if home_id is not None else None
 
     missing = set()
     if home is None:
@@ -383,11 +385,22 @@ def load_site_artifacts(
         columns=column_obs,
         articles=articles,
         links=links,
+        home_links=home_links,
         lexicon=lexicon,
         missing=frozenset(missing),
         browser_audits=load_browser_audits(session, scan.id),
         texts_source=lambda row_ids: page_texts(session, row_ids),
     )
+
+
+def load_home_links(session: Session, scan_id: int, home_id: int) -> list[HomeLinkObs]:
+    """The links seen on the home page row ``home_id`` of a scan, in the order they were stored."""
+    rows = session.execute(
+        select(Link.url, Link.text, Link.visible)
+        .where(Link.scan_id == scan_id, Link.source_page_id == home_id)
+        .order_by(Link.id)
+    )
+    return [HomeLinkObs(url=row.url, text=row.text or "", visible=bool(row.visible)) for row in rows]
 
 
 def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta) -> Scan:

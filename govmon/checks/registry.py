@@ -45,6 +45,7 @@ from govmon.checks import (
     site_identifiers,
     site_mobile,
     site_unreachable,
+    site_zhaocuo_entry,
 )
 from govmon.checks.artifacts import ARTIFACT_NAMES, SiteArtifacts
 from govmon.findings import NewFinding
@@ -122,6 +123,7 @@ for _module in (
     content_serious_error,
     links_broken,
     site_identifiers,
+    site_zhaocuo_entry,
     page_slow,
     page_render,
     site_mobile,

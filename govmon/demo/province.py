@@ -53,6 +53,7 @@ PLANTED: tuple[Planted, ...] = (
     Planted("shifan-edu", "links.broken", "@offline", "链向一个无法连接的站外地址"),
     Planted("shifan-county", "site.mobile", "home", "首页没有 viewport 设置，手机上需左右滚动"),
     Planted("shifan-county", "site.elderly", "entry", "首页没有长者模式/适老化入口"),
+    Planted("shifan-county", "site.zhaocuo_entry", "home", "县门户首页没有“我为政府网站找错”入口"),
     Planted("shifan-water", "page.slow", "/tzgg/", "通知公告列表页服务器 3.3 秒才应答"),
     Planted("shifan-edu", "page.render", "/xxgk/zcfg/", "政策法规列表页的表格宽 900 像素，超出 560 像素的区域"),
     Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
@@ -78,6 +79,7 @@ TRAPS: tuple[str, ...] = (
     "先返回 429（Retry-After: 1）再正常的链接：不算不可用链接",
     "示范区门户：各项正常，没有任何问题",
     "其他网站近 7 天的可用性探测全部成功：不报站点无法访问",
+    "部门网站（水务局、交通运输局）和教育局子频道首页没有“我为政府网站找错”入口：只要求县区门户，不报",
     "示范区首页的宽表格放在可左右滚动的区域里：不算表格错位，也不算手机上需左右滚动",
 )
 
@@ -347,7 +349,9 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
         return _utf8(_html(f'<header class="site-head"><span class="site-name">{site_name}</span>'
                            f'<a href="/zhzx/" class="elder">长者模式</a></header>'
                            '<nav><a href="/">首页</a><a href="/qzyw/">区政要闻</a><a href="/tzgg/">通知公告</a></nav>'
-                           f'<main>{content}</main>{_footer(org, 4)}', f"{site_name}-{title}"))
+                           f'<main>{content}</main>{_footer(org, 4)}'
+                           f'<div class="zhaocuo"><a href="{links["zhaocuo"]}">我为政府网站找错</a></div>',
+                           f"{site_name}-{title}"))
 
     def table(entries: list[tuple[str, str, int]]) -> str:
         return "<table class='news'>" + "".join(
@@ -495,6 +499,7 @@ def _helper_site() -> Site:
     return {
         "/portal/": DemoResponse("<html><body>示范县政务服务网</body></html>".encode(), head_allowed=False),
         "/open/": _Once429(),
+        "/zhaocuo/": DemoResponse("<html><body>我为政府网站找错</body></html>".encode()),
     }
 
 
@@ -505,7 +510,8 @@ def province_sites(as_of: date, *, helper_base: str, offline_url: str) -> dict[s
     where nothing listens (the demo server is built knowing its addresses in advance).
     """
     t = _Days(as_of)
-    links = {"head405": f"{helper_base}/portal/", "once429": f"{helper_base}/open/", "offline": offline_url}
+    links = {"head405": f"{helper_base}/portal/", "once429": f"{helper_base}/open/", "offline": offline_url,
+             "zhaocuo": f"{helper_base}/zhaocuo/"}
     sites: dict[str, Site] = {site_id: build(t, links) for site_id, build in _BUILDERS.items()}
     sites["helper"] = _helper_site()
     return sites
