@@ -754,6 +754,28 @@ class InteractionUnansweredSettings(CheckSettings):
     points: StrictFloat = Field(3.0, ge=0, le=100)
 
 
+DEFAULT_TRUSTED_NEWS_DOMAINS: tuple[str, ...] = (
+    "people.com.cn",
+    "xinhuanet.com",
+    "news.cn",
+    "cctv.com",
+    "chinanews.com.cn",
+    "gmw.cn",
+    "cnr.cn",
+    "china.com.cn",
+    "chinadaily.com.cn",
+    "12371.cn",
+    "qstheory.cn",
+    "xuexi.cn",
+)
+
+
+class ExternalUnsafeSettings(CheckSettings):
+    """links.external_unsafe: hosts (with their subdomains) never reported besides *.gov.cn."""
+
+    trusted_domains: tuple[Text, ...] = DEFAULT_TRUSTED_NEWS_DOMAINS
+
+
 class ZhaocuoEntrySettings(CheckSettings):
     points: StrictFloat = Field(2.0, ge=0, le=100)
 
@@ -783,7 +805,7 @@ class ChecksSettings(_Section):
     content_undated: CheckSettings = _check(CheckSettings, "content.undated")
     content_serious_error: CheckSettings = _check(CheckSettings, "content.serious_error")
     links_broken: LinksBrokenSettings = _check(LinksBrokenSettings, "links.broken")
-    links_external_unsafe: CheckSettings = _check(CheckSettings, "links.external_unsafe")
+    links_external_unsafe: ExternalUnsafeSettings = _check(ExternalUnsafeSettings, "links.external_unsafe")
     site_identifiers: IdentifiersSettings = _check(IdentifiersSettings, "site.identifiers")
     page_slow: PageSlowSettings = _check(PageSlowSettings, "page.slow")
     page_render: PageRenderSettings = _check(PageRenderSettings, "page.render")

@@ -112,6 +112,7 @@ class SiteScanner:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
+        self.bad_link_terms = tuple(config.lexicon.bad_links) or None
         self.browser: BrowserPool | None = None  # opened by scan(), shared by its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
@@ -174,7 +175,8 @@ class SiteScanner:
             write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
-            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete)
+            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete,
+                                            bad_link_terms=self.bad_link_terms)
             judged = run_checks(artifacts, self.config)
             recorded = record_findings(
                 session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,
