@@ -486,8 +486,11 @@ async def run_axe(page: Page) -> dict[str, Any]:
 
 
 def _axe_node(node: dict[str, Any]) -> dict[str, Any]:
-    """An element axe flagged: its selector, the start of its HTML and, for contrast, the ratio."""
-    entry: dict[str, Any] = {"element": " ".join(map(str, node.get("target", []))), "html": str(node.get("html", ""))[:120]}
+    """An element axe flagged: its selector, its opening tag (not its content: the page's text is
+    evidence elsewhere) and, for contrast, the ratio."""
+    html = str(node.get("html", ""))
+    tag = html.split(">", 1)[0] + ">" if ">" in html else html
+    entry: dict[str, Any] = {"element": " ".join(map(str, node.get("target", []))), "html": tag[:120]}
     for check in node.get("any", []):
         ratio = (check.get("data") or {}).get("contrastRatio") if isinstance(check.get("data"), dict) else None
         if ratio:
