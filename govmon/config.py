@@ -623,6 +623,27 @@ class CrawlSettings(_Section):
         return {**data, "user_agent": agent}
 
 
+class PaceSettings(_Section):
+    """How hard one platform is read: requests in flight, seconds between them, back-off."""
+
+    concurrency: StrictInt = Field(1, ge=1)
+    interval_s: StrictFloat = Field(2.0, ge=0)
+    backoff_s: StrictFloat = Field(30.0, ge=0)  # after a refusal; doubles with each further one
+    backoff_max_s: StrictFloat = Field(900.0, ge=0)
+
+
+class PlatformsSettings(_Section):
+    """Reading new-media accounts: pace per platform, pages per read, where logins are kept."""
+
+    pace: PaceSettings = PaceSettings()
+    pace_overrides: dict[Platform, PaceSettings] = Field(default_factory=dict)
+    max_pages: StrictInt = Field(5, ge=1)
+    secrets_dir: Path | None = None  # saved logins (govmon login); default: ~/.local/share/govmon/logins
+
+    def pace_for(self, platform: str) -> PaceSettings:
+        return self.pace_overrides.get(platform, self.pace)  # type: ignore[call-overload]
+
+
 class ClusterSettings(_Section):
     enabled: bool = False
 
@@ -908,6 +929,7 @@ class Config(_Section):
     sites: tuple[Site, ...] = ()
     accounts: tuple[Account, ...] = ()
     crawl: CrawlSettings = CrawlSettings()
+    platforms: PlatformsSettings = PlatformsSettings()
     cluster: ClusterSettings = ClusterSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     checks: ChecksSettings = ChecksSettings()

@@ -255,3 +255,18 @@ def test_pace_spaces_requests_and_backs_off() -> None:
 
     asyncio.run(run())
     assert slept == [2.0, 2.0, 30.0, 60.0]
+
+
+def test_pace_settings_from_config() -> None:
+    from govmon.config import Config, ConfigError
+    from govmon.crawler.accounts.pace import Paces
+
+    config = Config.from_mapping({"platforms": {"pace": {"interval_s": 3}, "pace_overrides": {"wechat": {"interval_s": 10, "backoff_s": 600}}}})
+    paces = Paces.from_settings(config.platforms)
+    assert paces.for_platform("wechat").settings.interval_s == 10.0
+    assert paces.for_platform("wechat").settings.backoff_s == 600.0
+    assert paces.for_platform("weibo").settings.interval_s == 3.0
+    assert paces.for_platform("weibo") is paces.for_platform("weibo")
+    assert Config.from_mapping({}).platforms.pace.interval_s == 2.0
+    with pytest.raises(ConfigError, match="xhs"):
+        Config.from_mapping({"platforms": {"pace_overrides": {"xhs": {"interval_s": 1}}}})

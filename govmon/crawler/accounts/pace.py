@@ -1,24 +1,16 @@
-"""Per-platform pacing: N requests in flight, at least ``interval_s`` apart, back-off after blocks."""
+"""Per-platform pacing: N requests in flight, at least ``interval_s`` apart, back-off after blocks.
+
+Settings: ``platforms.pace`` and ``platforms.pace_overrides.<platform>`` in config.yaml.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import AsyncIterator, Mapping
 
-
-@dataclass(frozen=True)
-class PaceSettings:
-    concurrency: int = 1
-    interval_s: float = 2.0
-    backoff_s: float = 30.0  # first back-off after a block; doubles with each further block
-    backoff_max_s: float = 900.0
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.interval_s < 0 or self.backoff_s < 0 or self.backoff_max_s < 0:
-            raise ValueError("pace: concurrency ≥ 1 and non-negative times")
+from govmon.config import PaceSettings, PlatformsSettings
 
 
 class PlatformPace:
@@ -65,6 +57,10 @@ class Paces:
         if platform not in self._paces:
             self._paces[platform] = PlatformPace(self.overrides.get(platform, self.default))
         return self._paces[platform]
+
+    @classmethod
+    def from_settings(cls, settings: PlatformsSettings) -> Paces:
+        return cls(settings.pace, settings.pace_overrides)
 
 
 class NoPace:
