@@ -15,7 +15,6 @@ not judged, and the scan summary says so once.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from govmon.crawler.browser import (
 from govmon.models import BrowserAudit, Page, utcnow
 
 NO_BROWSER_NOTICE = "未找到浏览器（Chromium），页面加载时长、兼容性、移动端适配、适老化检查本次未进行"
+BROWSER_OFF_NOTICE = "配置中已停用浏览器，页面加载时长、兼容性、移动端适配、适老化检查本次未进行"
 CRASHED = "浏览器崩溃，本页未测量"
 
 
@@ -55,11 +55,13 @@ def browser_pool(config: Config) -> BrowserPool | None:
 def pages_to_audit(session: Session, scan_id: int, articles: int) -> list[tuple[str, str]]:
     """(url, page type) of the pages to measure, home first, then one list page per column, then articles."""
     home: list[tuple[str, str]] = []
-    lists: dict[int, tuple[int, str]] = {}
+    lists: dict[int, str] = {}
     picked: list[tuple[str, str]] = []
+    # A column's next list page is requested only after the previous one was read, so by row id its
+    # first readable list page is its first page; the facts (with each page's text) are not needed.
     rows = session.execute(
         select(Page.url, Page.final_url, Page.page_type, Page.column_id, Page.status_code, Page.error,
-               Page.content_type, Page.facts)
+               Page.content_type)
         .where(Page.scan_id == scan_id).order_by(Page.id)
     )
     for row in rows:
@@ -71,14 +73,12 @@ def pages_to_audit(session: Session, scan_id: int, articles: int) -> list[tuple[
         if row.page_type == "home" and not home:
             home.append((url, "home"))
         elif row.page_type == "list" and row.column_id is not None:
-            index = (row.facts or {}).get("list_index") or 1
-            if row.column_id not in lists or index < lists[row.column_id][0]:
-                lists[row.column_id] = (index, url)
+            lists.setdefault(row.column_id, url)
         elif row.page_type == "article" and len(picked) < articles:
             picked.append((url, "article"))
     seen: set[str] = set()
     chosen: list[tuple[str, str]] = []
-    for url, kind in [*home, *((url, "list") for _, url in lists.values()), *picked]:
+    for url, kind in [*home, *((url, "list") for url in lists.values()), *picked]:
         if url not in seen:
             seen.add(url)
             chosen.append((url, kind))
@@ -177,5 +177,5 @@ def _obs(row: BrowserAudit) -> BrowserPageObs:
         phone_width=mobile.get("viewport_width") if mobile else None,
         elderly_entry=home.get("entry") if home else None,
         axe=home.get("axe") if home else None,
-        measured_at=row.measured_at if isinstance(row.measured_at, dt.datetime) else None,
+        measured_at=row.measured_at,
     )

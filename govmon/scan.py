@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from govmon.browser_audits import audit_site, browser_pool
+from govmon.browser_audits import BROWSER_OFF_NOTICE, audit_site, browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import Account, Config, Site
 from govmon.crawler.browser import BrowserPool
@@ -151,7 +151,7 @@ class SiteScanner:
             result.reason = writer.error or _REASONS.get(outcome.reason, outcome.reason)
             complete = outcome.complete and writer.error is None
             if self.browser is None:
-                result.browser_notice = "配置中已停用浏览器，页面加载时长、兼容性、移动端适配、适老化检查本次未进行"
+                result.browser_notice = BROWSER_OFF_NOTICE
             elif not self.stop_event.is_set():
                 audit = await audit_site(self.browser, self.config, self.sessions, result.scan_id, site)
                 result.browser_notice = audit.notice

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import signal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -208,7 +209,7 @@ def test_crash_mid_page_is_not_measured_and_the_browser_restarts(event_loop_runn
     with session_factory() as session:
         audits = load_browser_audits(session, scan_id)
     assert [(a.page_type, a.measured, a.reason) for a in audits] == [("home", False, CRASHED), ("article", True, None)]
-    findings = page_slow.run(_artifacts(audits), _settings(load_ms=1))
+    findings = page_slow.run(_artifacts(audits), SimpleNamespace(load_ms=1))
     assert [f.subject for f in findings] == [server.url("/a1.html")]  # the crashed page is never called slow
 
 
@@ -271,11 +272,6 @@ def _artifacts(audits) -> SiteArtifacts:
                                            url="http://h/"), as_of=AS_OF, browser_audits=audits)
 
 
-class _settings:
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
-
-
 def _home(**kwargs: Any) -> BrowserPageObs:
     base: dict[str, Any] = dict(url="http://h/", page_type="home", load_ms=500, loads_ms=(480, 500, 520),
                                 home_inspected=True, viewport_meta="width=device-width", phone_overflow_px=0,
@@ -293,7 +289,7 @@ def test_page_slow_exact():
         BrowserPageObs(url="http://h/a1", page_type="article", load_ms=15000, loads_ms=(None, None, 400), timeout_ms=15000),
         BrowserPageObs(url="http://h/a2", page_type="article", measured=False, reason=CRASHED),
     )
-    findings = page_slow.run(_artifacts(audits), _settings(load_ms=3000))
+    findings = page_slow.run(_artifacts(audits), SimpleNamespace(load_ms=3000))
     assert [(f.subject, f.severity) for f in findings] == [("http://h/list/", "deduct"), ("http://h/a1", "deduct")]
     first = findings[0]
     assert first.message == ("栏目列表页加载用时 3001 毫秒，超过 3000 毫秒（3 次加载：3001、2000、4000 毫秒；"
@@ -334,7 +330,7 @@ def test_site_mobile_exact():
 
 
 def test_site_elderly_exact():
-    settings = _settings(entry_words=("长者模式", "适老化"), min_contrast=4.5)
+    settings = SimpleNamespace(entry_words=("长者模式", "适老化"), min_contrast=4.5)
     assert site_elderly.run(_artifacts((_home(),)), settings) == []
     axe = {"image-alt": {"count": 2, "help": "Images must have alternate text",
                          "elements": [{"element": "img.logo", "html": "<img>"}, {"element": "img.b", "html": "<img>"}]},
@@ -347,10 +343,10 @@ def test_site_elderly_exact():
         ("accessibility", "首页存在无障碍问题：图片缺少替代文字 2 处；文字对比度不足 2 处"),
     ]
     # a lower contrast setting forgives the 4.2:1 text
-    lenient = site_elderly.run(_artifacts((_home(axe=axe),)), _settings(entry_words=("长者模式",), min_contrast=3.0))
+    lenient = site_elderly.run(_artifacts((_home(axe=axe),)), SimpleNamespace(entry_words=("长者模式",), min_contrast=3.0))
     assert lenient[0].evidence["violations"]["color-contrast"]["count"] == 1
     only_contrast = {"color-contrast": {"count": 1, "help": "", "elements": [{"element": "p.b", "ratio": 4.2}]}}
-    assert site_elderly.run(_artifacts((_home(axe=only_contrast),)), _settings(entry_words=(), min_contrast=4.0)) == []
+    assert site_elderly.run(_artifacts((_home(axe=only_contrast),)), SimpleNamespace(entry_words=(), min_contrast=4.0)) == []
 
 
 @needs_browser

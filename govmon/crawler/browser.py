@@ -436,8 +436,6 @@ async def measure_page(
                     await page.close()
                 except Exception:
                     pass
-    if all(v is None for v in result.loads_ms):
-        result.ttfb_ms = None
     return result
 
 
