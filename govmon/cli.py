@@ -362,7 +362,74 @@ def run(
     from govmon.scheduler import run_service
 
     settings = load_settings(config, required=True)
-    raise typer.Exit(run_service(settings, database_url(settings, db)))
+    raise typer.Exit(run_service(settings, database_url(settings, db), config_path=config))
+
+
+@app.command()
+def rescan(
+    name: Annotated[str, typer.Argument(help="要复查的网站（id 或名称）")],
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="提交复查请求后立即返回，不等待结果")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="等待结果的最长秒数")] = 3600.0,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """请正在运行的 govmon run 立即复查一个网站并等待结果；没有服务在运行时，在本进程内扫描。"""
+    import time
+
+    from govmon.leases import service_state
+    from govmon.rescan import request_rescan, request_state
+    from govmon.scan import parse_as_of, run_scan
+
+    settings = load_settings(config, required=True)
+    sites, accounts = _chosen_targets(settings, [name])
+    if not sites:
+        raise _fail(f"{name} 不是启用的网站，目前只能复查网站", 2)
+    sessions = open_db(settings, db)
+    with sessions() as session:
+        state = service_state(session)
+    if state is None or not state.alive:
+        typer.echo("没有正在运行的 govmon run：在本进程内扫描（同 govmon scan --target）。", err=True)
+        point = parse_as_of(None, settings)
+        results = run_scan(settings, sessions, sites, as_of=point, progress=_progress())
+        typer.echo(render_scan_summary(results, point))
+        raise typer.Exit(0 if all(r.status != "failed" for r in results) else 1)
+    with sessions.begin() as session:
+        request_id = request_rescan(session, sites[0].id)
+    typer.echo(f"已提交复查请求 {request_id}：{sites[0].name}（由 {state.owner} 上的服务执行）", err=True)
+    if no_wait:
+        raise typer.Exit(0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        with sessions() as session:
+            request = request_state(session, request_id)
+            if request is not None and request.status in ("done", "failed"):
+                summary = request.summary or {}
+                break
+    else:
+        raise _fail(f"等待 {timeout:.0f} 秒仍未完成；复查请求 {request_id} 仍在服务中排队或运行", 1)
+    severity = summary.get("open_by_severity") or {}
+    status = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}.get(summary.get("status", ""), "失败")
+    typer.echo(f"复查 {summary.get('name', sites[0].name)}：{status}，{summary.get('pages', 0)} 个网页，"
+               f"{summary.get('links_checked', 0)} 个链接；未解决问题 否决 {severity.get('veto', 0)}、"
+               f"扣分 {severity.get('deduct', 0)}、提示 {severity.get('notice', 0)}；"
+               f"新发现 {summary.get('opened', 0)}，已解决 {summary.get('resolved', 0)}"
+               + (f"；{summary['reason']}" if summary.get("reason") else ""))
+    raise typer.Exit(0 if status != "失败" else 1)
+
+
+@app.command()
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """监测服务的状态：是否在运行、每个网站最近一次扫描和探测、超期未扫描的网站、待处理的复查。"""
+    from govmon.status import service_status_text
+
+    settings = load_settings(config, required=True)
+    sessions = open_db(settings, db)
+    with sessions() as session:
+        typer.echo(service_status_text(session, settings))
 
 
 @app.command()

@@ -623,6 +623,27 @@ class CrawlSettings(_Section):
         return {**data, "user_agent": agent}
 
 
+class PaceSettings(_Section):
+    """How hard one platform is read: requests in flight, seconds between them, back-off."""
+
+    concurrency: StrictInt = Field(1, ge=1)
+    interval_s: StrictFloat = Field(2.0, ge=0)
+    backoff_s: StrictFloat = Field(30.0, ge=0)  # after a refusal; doubles with each further one
+    backoff_max_s: StrictFloat = Field(900.0, ge=0)
+
+
+class PlatformsSettings(_Section):
+    """Reading new-media accounts: pace per platform, pages per read, where logins are kept."""
+
+    pace: PaceSettings = PaceSettings()
+    pace_overrides: dict[Platform, PaceSettings] = Field(default_factory=dict)
+    max_pages: StrictInt = Field(5, ge=1)
+    secrets_dir: Path | None = None  # saved logins (govmon login); default: ~/.local/share/govmon/logins
+
+    def pace_for(self, platform: str) -> PaceSettings:
+        return self.pace_overrides.get(platform, self.pace)  # type: ignore[call-overload]
+
+
 class ClusterSettings(_Section):
     enabled: bool = False
 
@@ -631,6 +652,10 @@ class ScheduleSettings(_Section):
     sites: Duration = dt.timedelta(hours=24)
     accounts: Duration = dt.timedelta(hours=6)
     probes: Duration = dt.timedelta(hours=1)
+    max_concurrent_scans: StrictInt = Field(2, ge=1)  # scans `govmon run` runs at once
+    misfire_grace: Duration = dt.timedelta(hours=1)  # a job late by more is skipped to its next time
+    service_lease: Duration = dt.timedelta(seconds=60)  # a killed service's lease frees after this
+    rescan_poll: Duration = dt.timedelta(seconds=2)  # how often the service looks for rescan requests
 
 
 # --- checks: one block per check id, keyed by the id itself ------------------------------
@@ -754,6 +779,28 @@ class InteractionUnansweredSettings(CheckSettings):
     points: StrictFloat = Field(3.0, ge=0, le=100)
 
 
+DEFAULT_TRUSTED_NEWS_DOMAINS: tuple[str, ...] = (
+    "people.com.cn",
+    "xinhuanet.com",
+    "news.cn",
+    "cctv.com",
+    "chinanews.com.cn",
+    "gmw.cn",
+    "cnr.cn",
+    "china.com.cn",
+    "chinadaily.com.cn",
+    "12371.cn",
+    "qstheory.cn",
+    "xuexi.cn",
+)
+
+
+class ExternalUnsafeSettings(CheckSettings):
+    """links.external_unsafe: hosts (with their subdomains) never reported besides *.gov.cn."""
+
+    trusted_domains: tuple[Text, ...] = DEFAULT_TRUSTED_NEWS_DOMAINS
+
+
 class ZhaocuoEntrySettings(CheckSettings):
     points: StrictFloat = Field(2.0, ge=0, le=100)
 
@@ -783,7 +830,7 @@ class ChecksSettings(_Section):
     content_undated: CheckSettings = _check(CheckSettings, "content.undated")
     content_serious_error: CheckSettings = _check(CheckSettings, "content.serious_error")
     links_broken: LinksBrokenSettings = _check(LinksBrokenSettings, "links.broken")
-    links_external_unsafe: CheckSettings = _check(CheckSettings, "links.external_unsafe")
+    links_external_unsafe: ExternalUnsafeSettings = _check(ExternalUnsafeSettings, "links.external_unsafe")
     site_identifiers: IdentifiersSettings = _check(IdentifiersSettings, "site.identifiers")
     page_slow: PageSlowSettings = _check(PageSlowSettings, "page.slow")
     page_render: PageRenderSettings = _check(PageRenderSettings, "page.render")
@@ -908,6 +955,7 @@ class Config(_Section):
     sites: tuple[Site, ...] = ()
     accounts: tuple[Account, ...] = ()
     crawl: CrawlSettings = CrawlSettings()
+    platforms: PlatformsSettings = PlatformsSettings()
     cluster: ClusterSettings = ClusterSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     checks: ChecksSettings = ChecksSettings()

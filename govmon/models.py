@@ -806,3 +806,41 @@ class AuditEntry(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.id} {self.username} {self.action} {self.object_type}:{self.object_id}>"
+
+
+# --------------------------------------------------------------------------- service (0006)
+
+SCAN_REQUEST_STATUSES = ("pending", "running", "done", "failed")
+
+
+class ServiceLease(Base):
+    """The one running ``govmon run`` of a database: taken atomically, kept by heartbeat,
+    free again once ``expires_at`` has passed (a killed service)."""
+
+    __tablename__ = "service_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ScanRequest(Base):
+    """An on-demand rescan (``govmon rescan``) the running service picks up."""
+
+    __tablename__ = "scan_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", SCAN_REQUEST_STATUSES), name="status"),
+        Index(None, "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str | None] = mapped_column(Text)
+    picked_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+    summary: Mapped[dict[str, Any] | None]

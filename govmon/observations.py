@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.checks.artifacts import (
     ArticleObs,
+    HomeLinkObs,
+    OffsiteLinkObs,
     ColumnObs,
     ItemObs,
     LinkObs,
@@ -28,6 +30,7 @@ from govmon.checks.artifacts import (
 )
 from govmon.browser_audits import load_browser_audits
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
+from govmon.crawler.urls import host_of, site_hosts
 from govmon.db import write_lock
 from govmon.models import Link, LinkCheck, ListItem, Page, Scan, SiteColumn, Target, utcnow
 
@@ -276,7 +279,8 @@ def page_texts(session: Session, row_ids: Sequence[int]) -> list[tuple[int, str]
 
 
 def load_site_artifacts(
-    session: Session, scan: Scan, *, as_of: dt.datetime, lexicon: tuple[str, ...] | None, complete: bool
+    session: Session, scan: Scan, *, as_of: dt.datetime, lexicon: tuple[str, ...] | None, complete: bool,
+    bad_link_terms: tuple[str, ...] | None = None,
 ) -> SiteArtifacts:
     """Read a stored site scan back as the artifacts its checks need.
 
@@ -366,7 +370,9 @@ def load_site_artifacts(
             LinkCheck.redirects,
         ).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
     ]
+    offsite_links = load_offsite_links(session, scan.id, page_urls, _own_hosts(target.url, home))
     del page_urls, found_on, on_home
+    home_links = load_home_links(session, scan.id, home_id) if home_id is not None else None
 
     missing = set()
     if home is None:
@@ -383,11 +389,55 @@ def load_site_artifacts(
         columns=column_obs,
         articles=articles,
         links=links,
+        home_links=home_links,
+        offsite_links=offsite_links,
+        bad_link_terms=bad_link_terms,
         lexicon=lexicon,
         missing=frozenset(missing),
         browser_audits=load_browser_audits(session, scan.id),
         texts_source=lambda row_ids: page_texts(session, row_ids),
     )
+
+
+def load_home_links(session: Session, scan_id: int, home_id: int) -> list[HomeLinkObs]:
+    """The links seen on the home page row ``home_id`` of a scan, in the order they were stored."""
+    rows = session.execute(
+        select(Link.url, Link.text, Link.visible)
+        .where(Link.scan_id == scan_id, Link.source_page_id == home_id)
+        .order_by(Link.id)
+    )
+    return [HomeLinkObs(url=row.url, text=row.text or "", visible=bool(row.visible)) for row in rows]
+
+
+def _own_hosts(target_url: str, home: PageObs | None) -> frozenset[str]:
+    hosts = set(site_hosts(target_url))
+    if home is not None and home.final_url:
+        hosts |= site_hosts(home.final_url)
+    return frozenset(hosts)
+
+
+def load_offsite_links(
+    session: Session, scan_id: int, page_urls: dict[int, str], own_hosts: frozenset[str]
+) -> list[OffsiteLinkObs]:
+    """Each distinct sighting (url, page, text, visible) of an http(s) link whose host is not
+    one of ``own_hosts``. Rows are streamed; only the off-site ones are kept."""
+    seen: set[tuple[str, str, str, bool]] = set()
+    result: list[OffsiteLinkObs] = []
+    query = (select(Link.url, Link.source_page_id, Link.text, Link.visible)
+             .where(Link.scan_id == scan_id).order_by(Link.id))
+    for row in _stream(session, query):
+        url = row.url or ""
+        if not url.lower().startswith(("http://", "https://")):
+            continue
+        host = host_of(url)
+        if not host or host in own_hosts:
+            continue
+        key = (url, page_urls.get(row.source_page_id or -1, ""), row.text or "", bool(row.visible))
+        if key in seen:
+            continue
+        seen.add(key)
+        result.append(OffsiteLinkObs(url=key[0], page_url=key[1], text=key[2], visible=key[3]))
+    return result
 
 
 def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta) -> Scan:

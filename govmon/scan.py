@@ -32,6 +32,7 @@ from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
 from govmon.findings import record_findings
+from govmon.leases import TargetBusy, claim_target
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
 
@@ -103,15 +104,19 @@ class SiteScanner:
         as_of: dt.datetime,
         stop_event: asyncio.Event | None = None,
         progress: Callable[[str], None] | None = None,
+        owner: str | None = None,
+        lease: dt.timedelta = SCAN_LEASE,
     ) -> None:
         self.config = config
+        self.lease = lease
         self.sessions = session_factory
         self.as_of = as_of
         self.stop_event = stop_event or asyncio.Event()
         self.progress = progress or (lambda message: None)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
+        self.bad_link_terms = tuple(config.lexicon.bad_links) or None
         self.browser: BrowserPool | None = None  # opened by scan(), shared by its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
@@ -142,6 +147,12 @@ class SiteScanner:
             return result
         try:
             result.scan_id = await asyncio.to_thread(self._start, site.id)
+        except TargetBusy as busy:
+            result.status, result.reason = "failed", str(busy)
+            result.seconds = time.monotonic() - started
+            self.progress(f"跳过 {site.name}：{busy}")
+            return result
+        try:
             self.progress(f"开始扫描 {site.name}（{site.url}）")
             writer = ObservationWriter(self.sessions, result.scan_id, site.id)
             spec = SiteCrawlSpec.from_site(site, registered_hosts=self.registered_hosts)
@@ -167,14 +178,16 @@ class SiteScanner:
 
     def _start(self, target_id: str) -> int:
         with self.sessions.begin() as session:
-            return started_scan(session, target_id, as_of=self.as_of, owner=self.owner, lease=SCAN_LEASE).id
+            claim_target(session, target_id)  # atomically: no second scan of one target at once
+            return started_scan(session, target_id, as_of=self.as_of, owner=self.owner, lease=self.lease).id
 
     def _finish(self, site: Site, result: SiteScanResult, complete: bool, stats: object) -> None:
         with self.sessions.begin() as session:
             write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
-            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete)
+            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete,
+                                            bad_link_terms=self.bad_link_terms)
             judged = run_checks(artifacts, self.config)
             recorded = record_findings(
                 session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,

@@ -15,6 +15,7 @@ from govmon.checks.artifacts import (
     ARTIFACT_NAMES,
     BrowserPageObs,
     ArticleObs,
+    HomeLinkObs,
     ColumnObs,
     ItemObs,
     LinkObs,
@@ -41,7 +42,9 @@ TEN = {
     "content.undated",
     "content.serious_error",
     "links.broken",
+    "links.external_unsafe",
     "site.identifiers",
+    "site.zhaocuo_entry",
 }
 BROWSER = {"page.slow", "page.render", "site.mobile", "site.elderly"}
 ALL = TEN | BROWSER
@@ -77,6 +80,8 @@ def artifacts(**changes) -> SiteArtifacts:
                            (ItemObs("市长调研农业工作", None, f"{SITE}zwdt/1.html", fresh),), True),),
         articles=(ArticleObs(article_page, f"{SITE}zwdt/", "市长调研农业工作"),),
         links=(LinkObs(f"{SITE}zwdt/1.html", "ok", 200, "HEAD", found_on=[(SITE, "市长调研农业工作")], on_home=True),),
+        offsite_links=(),
+        home_links=(HomeLinkObs(f"{SITE}zhaocuo/", "我为政府网站找错"),),
         lexicon=None,
         browser_audits=(BrowserPageObs(url=SITE, page_type="home", load_ms=800, loads_ms=(790, 800, 850),
                                        home_inspected=True, viewport_meta="width=device-width", phone_overflow_px=0,

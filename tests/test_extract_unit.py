@@ -481,6 +481,23 @@ def test_links_visibility() -> None:
     assert facts.links[0].url == "http://www.example.gov.cn/v"  # fragment dropped
 
 
+def test_text_coloured_like_its_background_is_hidden() -> None:
+    facts = run(page(
+        '<div style="color:#FFF; background-color: #fff"><a href="/c1">同色一</a></div>'
+        '<p class="ghost"><a href="/c2">同色二</a></p>'
+        '<div style="color:#333;background:#fff"><a href="/c3">看得见</a></div>'
+        '<div style="color:inherit;background:inherit"><a href="/c4">继承</a></div>',
+        "<style>.ghost{color:#f0f0f0;background:#f0f0f0}</style>",
+    ))
+    got = {link.url.rsplit("/", 1)[-1]: (link.visible, link.hidden_reason) for link in facts.links}
+    assert got == {
+        "c1": (False, "color=background"),
+        "c2": (False, "color=background (.ghost)"),
+        "c3": (True, None),
+        "c4": (True, None),
+    }
+
+
 def test_tab_shown_by_compound_class_rule_is_visible() -> None:
     facts = run(page('<div class="tab on"><a href="/a">甲</a></div><div class="tab"><a href="/b">乙</a></div>',
                      "<style>.tab{display:none}.tab.on{display:block}</style>"))

@@ -172,6 +172,30 @@ class LinkObs:
 
 
 @dataclass(frozen=True)
+class HomeLinkObs:
+    """A link on the home page as the reader sees it (the 我为政府网站找错 entry is one)."""
+
+    url: str
+    text: str = ""
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class OffsiteLinkObs:
+    """One sighting of a link that leads off the site: where, with what text, seen or hidden.
+
+    ``hidden_reason`` says how it was hidden from readers (display:none, off-screen…) when
+    ``visible`` is False; None when not recorded.
+    """
+
+    url: str
+    page_url: str
+    text: str = ""
+    visible: bool = True
+    hidden_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class ProbeObs:
     """One availability probe of the home page (govmon.probes): did the whole page load in time?
 
@@ -243,6 +267,13 @@ class SiteArtifacts:
     columns: Sequence[ColumnObs] = ()
     articles: Sequence[ArticleObs] = ()
     links: Sequence[LinkObs] = ()
+    # Every link of the home page (url, text, visible); None when not recorded, so nothing
+    # that needs them (site.zhaocuo_entry) is judged.
+    home_links: Sequence[HomeLinkObs] | None = None
+    # Every sighting of a link leading off the site (by host); None when not recorded.
+    offsite_links: Sequence[OffsiteLinkObs] | None = None
+    # The bad-link lexicon (不良外链 words, config ``lexicon.bad_links``); None when none was supplied.
+    bad_link_terms: tuple[str, ...] | None = None
     lexicon: tuple[str, ...] | None = None
     missing: frozenset[str] = field(default_factory=frozenset)
     # The availability probes of the judged window (oldest first); None when not loaded
@@ -270,6 +301,10 @@ class SiteArtifacts:
             return self.home is not None and self.home.ok
         if name == "lexicon":
             return self.lexicon is not None
+        if name == "home_links":
+            return self.home_links is not None and self.home is not None and self.home.ok
+        if name == "offsite_links":
+            return self.offsite_links is not None
         if name == "probes":
             return self.probes is not None
         if name == "browser_audits":

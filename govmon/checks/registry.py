@@ -38,6 +38,7 @@ from govmon.checks import (
     content_title_mismatch,
     content_undated,
     links_broken,
+    links_external_unsafe,
     page_render,
     page_slow,
     site_elderly,
@@ -45,6 +46,7 @@ from govmon.checks import (
     site_identifiers,
     site_mobile,
     site_unreachable,
+    site_zhaocuo_entry,
 )
 from govmon.checks.artifacts import ARTIFACT_NAMES, SiteArtifacts
 from govmon.findings import NewFinding
@@ -121,7 +123,9 @@ for _module in (
     content_undated,
     content_serious_error,
     links_broken,
+    links_external_unsafe,
     site_identifiers,
+    site_zhaocuo_entry,
     page_slow,
     page_render,
     site_mobile,

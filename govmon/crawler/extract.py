@@ -239,6 +239,22 @@ _ZERO_VALUE = r"\s*:\s*0(?:\.0+)?\s*(?:px|pt|em|rem|%)?\s*(?:!important\s*)?(?:;
 _FONT_ZERO = re.compile(r"(?:^|[;{\s])font-size" + _ZERO_VALUE, re.I)
 _SIZE_ZERO = re.compile(r"(?:^|[;{\s])(width|height|max-width|max-height)" + _ZERO_VALUE, re.I)
 _OVERFLOW_HIDDEN = re.compile(r"overflow(?:-[xy])?\s*:\s*hidden", re.I)
+_COLOR = re.compile(r"(?:^|[;{\s])color\s*:\s*([^;!]+)", re.I)
+_BACKGROUND = re.compile(r"(?:^|[;{\s])background(?:-color)?\s*:\s*([^;!]+)", re.I)
+
+
+def _same_colour(style: str) -> bool:
+    """The text colour equals the background colour of the same declaration block."""
+    fg, bg = _COLOR.search(style), _BACKGROUND.search(style)
+    if fg is None or bg is None:
+        return False
+    colour = "".join(fg.group(1).split()).lower()
+    background = "".join(bg.group(1).split()).lower()
+    if colour in ("", "inherit", "transparent", "currentcolor"):
+        return False
+    return background == colour
+
+
 _OPACITY_ZERO = re.compile(r"(?:^|[;{\s])opacity\s*:\s*0(?:\.0+)?\s*(?:!important\s*)?(?:;|$)", re.I)
 
 
@@ -263,6 +279,8 @@ def _style_hidden(style: str) -> str | None:
         return "zero-size"
     if _OPACITY_ZERO.search(style):
         return "opacity:0"
+    if _same_colour(style):
+        return "color=background"
     return None
 
 

@@ -48,11 +48,13 @@ PLANTED: tuple[Planted, ...] = (
     Planted("shifan-water", "content.undated", "/tzgg/c7.html", "文章没有发布日期"),
     Planted("shifan-water", "content.serious_error", SERIOUS_TERM + "@/gzdt/0605/c3.html", "正文把国名写成“中国人民共和国”"),
     Planted("shifan-water", "site.identifiers", "home", "页脚缺网站标识码和公安备案号"),
+    Planted("shifan-water", "links.external_unsafe", "@helper/seo/", "首页藏着一个移到屏幕外（left:-9999px）的站外链接（暗链）"),
     Planted("shifan-edu", "site.homepage_stale", "home", "首页 30 天没有新信息"),
     Planted("shifan-edu", "column.stale", "/xxgk/gzdt/", "工作动态 30 天未更新"),
     Planted("shifan-edu", "links.broken", "@offline", "链向一个无法连接的站外地址"),
     Planted("shifan-county", "site.mobile", "home", "首页没有 viewport 设置，手机上需左右滚动"),
     Planted("shifan-county", "site.elderly", "entry", "首页没有长者模式/适老化入口"),
+    Planted("shifan-county", "site.zhaocuo_entry", "home", "县门户首页没有“我为政府网站找错”入口"),
     Planted("shifan-water", "page.slow", "/tzgg/", "通知公告列表页服务器 3.3 秒才应答"),
     Planted("shifan-edu", "page.render", "/xxgk/zcfg/", "政策法规列表页的表格宽 900 像素，超出 560 像素的区域"),
     Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
@@ -78,6 +80,8 @@ TRAPS: tuple[str, ...] = (
     "先返回 429（Retry-After: 1）再正常的链接：不算不可用链接",
     "示范区门户：各项正常，没有任何问题",
     "其他网站近 7 天的可用性探测全部成功：不报站点无法访问",
+    "部门网站（水务局、交通运输局）和教育局子频道首页没有“我为政府网站找错”入口：只要求县区门户，不报",
+    "水务局首页链向站外数据开放平台、示范区页脚链向找错平台的可见链接：不算暗链或不良外链",
     "示范区首页的宽表格放在可左右滚动的区域里：不算表格错位，也不算手机上需左右滚动",
 )
 
@@ -281,7 +285,8 @@ def _water(t: _Days, links: dict[str, str]) -> Site:
         "/": page("首页", f'<div class="box"><h3>工作动态</h3><ul>{items(news[:3])}</ul></div>'
                         f'<div class="box"><h3>通知公告</h3><ul>{items(notices[:1])}</ul></div>'
                         f'<div class="links"><a href="{links["once429"]}">示范市数据开放平台</a></div>'
-                        f'<div class="date">更新时间：{t.iso(2)}</div>'),
+                        f'<div class="date">更新时间：{t.iso(2)}</div>'
+                        f'<div style="position:absolute;left:-9999px"><a href="{links["spam"]}">快速提升排名</a></div>'),
         "/gzdt/": page("工作动态", f'<div class="list"><ul>{items(news)}</ul></div>'),
         "/tzgg/": SlowPage(page("通知公告", f'<div class="list"><ul>{items(notices)}</ul></div>'), SLOW_SECONDS),
         "/ztzl/": page("专题专栏", '<div class="list"><ul></ul><p class="empty">暂无信息</p></div>'),
@@ -347,7 +352,9 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
         return _utf8(_html(f'<header class="site-head"><span class="site-name">{site_name}</span>'
                            f'<a href="/zhzx/" class="elder">长者模式</a></header>'
                            '<nav><a href="/">首页</a><a href="/qzyw/">区政要闻</a><a href="/tzgg/">通知公告</a></nav>'
-                           f'<main>{content}</main>{_footer(org, 4)}', f"{site_name}-{title}"))
+                           f'<main>{content}</main>{_footer(org, 4)}'
+                           f'<div class="zhaocuo"><a href="{links["zhaocuo"]}">我为政府网站找错</a></div>',
+                           f"{site_name}-{title}"))
 
     def table(entries: list[tuple[str, str, int]]) -> str:
         return "<table class='news'>" + "".join(
@@ -495,6 +502,8 @@ def _helper_site() -> Site:
     return {
         "/portal/": DemoResponse("<html><body>示范县政务服务网</body></html>".encode(), head_allowed=False),
         "/open/": _Once429(),
+        "/seo/": DemoResponse("<html><body>快速提升排名</body></html>".encode()),
+        "/zhaocuo/": DemoResponse("<html><body>我为政府网站找错</body></html>".encode()),
     }
 
 
@@ -505,7 +514,8 @@ def province_sites(as_of: date, *, helper_base: str, offline_url: str) -> dict[s
     where nothing listens (the demo server is built knowing its addresses in advance).
     """
     t = _Days(as_of)
-    links = {"head405": f"{helper_base}/portal/", "once429": f"{helper_base}/open/", "offline": offline_url}
+    links = {"head405": f"{helper_base}/portal/", "once429": f"{helper_base}/open/", "offline": offline_url,
+             "zhaocuo": f"{helper_base}/zhaocuo/", "spam": f"{helper_base}/seo/"}
     sites: dict[str, Site] = {site_id: build(t, links) for site_id, build in _BUILDERS.items()}
     sites["helper"] = _helper_site()
     return sites

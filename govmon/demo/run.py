@@ -39,6 +39,8 @@ class DemoProvince:
         """The finding subject a correct scan reports for ``planted``."""
         if planted.subject == "@offline":
             return self.offline_url
+        if planted.subject.startswith("@helper/"):
+            return self.server.base_urls["helper"] + planted.subject[len("@helper"):]
         if planted.subject.startswith("/"):
             return self.server.base_urls[planted.site] + planted.subject
         if "@/" in planted.subject:

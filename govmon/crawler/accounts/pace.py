@@ -1,0 +1,74 @@
+"""Per-platform pacing: N requests in flight, at least ``interval_s`` apart, back-off after blocks.
+
+Settings: ``platforms.pace`` and ``platforms.pace_overrides.<platform>`` in config.yaml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Mapping
+
+from govmon.config import PaceSettings, PlatformsSettings
+
+
+class PlatformPace:
+    """The :class:`~govmon.crawler.accounts.base.Pace` of one platform (one per scan)."""
+
+    def __init__(self, settings: PaceSettings, *, clock=time.monotonic, sleep=asyncio.sleep) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._lock = asyncio.Lock()
+        self._next_start = 0.0
+        self._blocks = 0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            async with self._lock:
+                wait = self._next_start - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+                self._next_start = self._clock() + self.settings.interval_s
+            yield
+
+    def blocked(self) -> None:
+        delay = min(self.settings.backoff_s * (2**self._blocks), self.settings.backoff_max_s)
+        self._blocks += 1
+        self._next_start = max(self._next_start, self._clock() + delay)
+
+    @property
+    def blocks(self) -> int:
+        return self._blocks
+
+
+class Paces:
+    """One :class:`PlatformPace` per platform id, created on first use."""
+
+    def __init__(self, default: PaceSettings, overrides: Mapping[str, PaceSettings] | None = None) -> None:
+        self.default = default
+        self.overrides = dict(overrides or {})
+        self._paces: dict[str, PlatformPace] = {}
+
+    def for_platform(self, platform: str) -> PlatformPace:
+        if platform not in self._paces:
+            self._paces[platform] = PlatformPace(self.overrides.get(platform, self.default))
+        return self._paces[platform]
+
+    @classmethod
+    def from_settings(cls, settings: PlatformsSettings) -> Paces:
+        return cls(settings.pace, settings.pace_overrides)
+
+
+class NoPace:
+    """No pacing at all (benchmarks' "pace off")."""
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        yield
+
+    def blocked(self) -> None:
+        pass

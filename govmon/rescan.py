@@ -1,0 +1,41 @@
+"""On-demand rescans: ``govmon rescan`` inserts a request, the running service claims it,
+scans and writes the summary back; the requesting process waits for that row."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govmon.db import write_lock
+from govmon.models import ScanRequest, utcnow
+
+
+def request_rescan(session: Session, target_id: str) -> int:
+    request = ScanRequest(target_id=target_id, status="pending", requested_at=utcnow(), requested_by=getpass.getuser())
+    session.add(request)
+    session.flush()
+    return request.id
+
+
+def claim_requests(session: Session) -> list[tuple[int, str]]:
+    """The pending requests, atomically marked running (never served twice)."""
+    write_lock(session, "scan-requests")
+    claimed = []
+    for request in session.scalars(select(ScanRequest).where(ScanRequest.status == "pending").order_by(ScanRequest.id)):
+        request.status, request.picked_at = "running", utcnow()
+        claimed.append((request.id, request.target_id))
+    return claimed
+
+
+def finish_request(session: Session, request_id: int, summary: dict[str, Any]) -> None:
+    request = session.get(ScanRequest, request_id)
+    if request is not None:
+        request.status = "done" if summary.get("status") in ("complete", "incomplete") else "failed"
+        request.finished_at, request.summary, request.scan_id = utcnow(), summary, summary.get("scan_id")
+
+
+def request_state(session: Session, request_id: int) -> ScanRequest | None:
+    return session.get(ScanRequest, request_id)

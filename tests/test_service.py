@@ -1,0 +1,177 @@
+"""`govmon run` as a real subprocess over loopback sites, on SQLite and PostgreSQL:
+jobs run when due, rescans from a second process, a second service refused, SIGTERM,
+kill -9 then restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from govmon.db import open_database
+from govmon.models import Probe, Scan, ScanRequest
+from tests.loopback import LoopbackServer, Reply, html
+
+GOVMON = str(Path(sys.executable).with_name("govmon"))
+
+HOME = html('<h1>示范县人民政府</h1><a href="/zwdt/">政务动态</a><p>主办单位：示范县人民政府办公室</p>', title="示范县")
+LIST = html('<ul><li><a href="/zwdt/1.html">通知</a><span>2026-11-20</span></li></ul>', title="政务动态")
+ARTICLE = html("<h1>通知</h1><p>发布日期：2026-11-20</p>", title="通知")
+
+
+def _config(path: Path, db_url: str, site_url: str, *, sites: str = "1h", probes: str = "1h") -> Path:
+    mapping = {
+        "database": db_url,
+        "sites": [{"id": "shifan", "name": "示范县政府门户网站", "organizer": "示范县人民政府", "category": "county_portal",
+                   "url": site_url + "/", "columns": [{"name": "政务动态", "url": site_url + "/zwdt/", "kind": "news"}]}],
+        "crawl": {"download_delay_s": 0.01},
+        "browser": {"enabled": False},
+        "schedule": {"sites": sites, "probes": probes, "service_lease": "6s", "rescan_poll": "1s"},
+    }
+    path.write_text(json.dumps(mapping, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _start(config: Path, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([GOVMON, "run", "--config", str(config)], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("condition not met in time")
+
+
+def _scans(db_url: str) -> list[Scan]:
+    sessions = open_database(db_url)
+    try:
+        with sessions() as session:
+            return list(session.scalars(select(Scan).where(Scan.kind == "site").order_by(Scan.id)))
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def site():
+    with LoopbackServer({"/": Reply(body=HOME), "/zwdt/": Reply(body=LIST), "/zwdt/1.html": Reply(body=ARTICLE)}) as server:
+        yield server
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=40)
+    return proc.returncode, err
+
+
+def test_jobs_run_when_due_and_a_second_service_is_refused(db_url, site, tmp_path):
+    config = _config(tmp_path / "config.yaml", db_url, site.base, sites="4s", probes="3s")
+    service = _start(config, tmp_path)
+    try:
+        _wait_for(lambda: len([s for s in _scans(db_url) if s.status == "complete"]) >= 2, timeout=90)
+        second = subprocess.run([GOVMON, "run", "--config", str(config)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode == 1
+        assert "已有一个 govmon run 正在使用这个数据库" in second.stderr
+        status = subprocess.run([GOVMON, "status", "--config", str(config)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+        assert status.returncode == 0 and "监测服务：运行中" in status.stdout and "示范县政府门户网站" in status.stdout
+    finally:
+        code, err = _stop(service)
+    assert code == 0, err
+    sessions = open_database(db_url)
+    with sessions() as session:
+        assert session.scalar(select(Probe.target_id).limit(1)) == "shifan"
+    sessions.kw["bind"].dispose()
+    scans = _scans(db_url)
+    assert all(s.status in ("complete", "incomplete") for s in scans)
+    assert not [s for s in scans if s.status == "running"]
+
+
+def test_rescan_from_a_second_process_is_served_by_the_service(db_url, site, tmp_path):
+    config = _config(tmp_path / "config.yaml", db_url, site.base)  # scheduled scans an hour apart
+    service = _start(config, tmp_path)
+    try:
+        _wait_for(lambda: "已启动" in "" or _service_alive(db_url))
+        before = len(_scans(db_url))
+        started = time.monotonic()
+        rescan = subprocess.run([GOVMON, "rescan", "示范县政府门户网站", "--config", str(config)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        elapsed = time.monotonic() - started
+        assert rescan.returncode == 0, rescan.stderr
+        assert "已提交复查请求" in rescan.stderr
+        assert rescan.stdout.startswith("复查 示范县政府门户网站：完成，")
+        assert elapsed < 60
+    finally:
+        code, err = _stop(service)
+    assert code == 0, err
+    sessions = open_database(db_url)
+    with sessions() as session:
+        [request] = session.scalars(select(ScanRequest)).all()
+        assert request.status == "done" and request.scan_id is not None
+        assert session.get(Scan, request.scan_id).status == "complete"
+    sessions.kw["bind"].dispose()
+    assert len(_scans(db_url)) >= before + 1
+
+
+def _service_alive(db_url: str) -> bool:
+    from govmon.leases import service_state
+
+    sessions = open_database(db_url)
+    try:
+        with sessions() as session:
+            state = service_state(session)
+            return state is not None and state.alive
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+def test_rescan_without_a_service_scans_in_process(db_url, site, tmp_path):
+    config = _config(tmp_path / "config.yaml", db_url, site.base)
+    result = subprocess.run([GOVMON, "rescan", "shifan", "--config", str(config)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "没有正在运行的 govmon run" in result.stderr
+    assert [s.status for s in _scans(db_url)] == ["complete"]
+
+
+def test_sigterm_stops_a_running_scan_cleanly_and_kill9_is_recovered(db_url, tmp_path):
+    slow = {"/": Reply(body=HOME), "/zwdt/": Reply(body=LIST, delay=30), "/zwdt/1.html": Reply(body=ARTICLE)}
+    with LoopbackServer(slow) as server:
+        config = _config(tmp_path / "config.yaml", db_url, server.base, sites="2s")
+        service = _start(config, tmp_path)
+        _wait_for(lambda: [s for s in _scans(db_url) if s.status == "running"], timeout=60)
+        started = time.monotonic()
+        code, err = _stop(service)
+        assert code == 0, err
+        assert time.monotonic() - started < 30
+        assert [s.status for s in _scans(db_url)] == ["incomplete"]
+
+        killed = _start(config, tmp_path)
+        _wait_for(lambda: len([s for s in _scans(db_url) if s.status == "running"]) == 1, timeout=60)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.communicate(timeout=10)
+        abandoned = [s.id for s in _scans(db_url) if s.status == "running"]
+        assert len(abandoned) == 1
+        time.sleep(7)  # the 6 s lease expires
+        restarted = _start(config, tmp_path)
+        try:
+            _wait_for(lambda: [s for s in _scans(db_url) if s.id == abandoned[0] and s.status == "incomplete"])
+        finally:
+            code, err = _stop(restarted)
+        assert code == 0, err
+        assert "发现 1 次中断的扫描" in err
+        [reaped] = [s for s in _scans(db_url) if s.id == abandoned[0]]
+        assert "租约过期" in reaped.error
