@@ -171,7 +171,7 @@ def child_main(spec_path: str) -> int:
     scan_started = time.perf_counter()
     results = run_scan(config, sessions, list(config.sites), as_of=parse_as_of(spec["as_of"], config))
     scan_s = time.perf_counter() - scan_started
-    result = results[0]
+    result = results.sites[0]
     out: dict = {
         "status": result.status, "reason": result.reason, "scan_s": scan_s,
         "startup_s": imported - started, "result_pages": result.pages, "result_links_checked": result.links_checked,

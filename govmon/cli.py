@@ -195,31 +195,42 @@ def scan(
         point = parse_as_of(as_of, settings)
     except ValueError as err:
         raise _fail(str(err), 2) from None
-    if accounts:
-        typer.echo(f"提示：{len(accounts)} 个新媒体账号的检查尚未提供，本次只扫描网站。", err=True)
-    if not sites:
-        typer.echo("没有需要扫描的网站。", err=True)
+    if not sites and not accounts:
+        typer.echo("没有需要扫描的网站或账号。", err=True)
         raise typer.Exit(0)
     sessions = open_db(settings, db)
-    results = run_scan(settings, sessions, sites, as_of=point, progress=_progress())
+    results = run_scan(settings, sessions, sites, accounts, as_of=point, progress=_progress())
     typer.echo(render_scan_summary(results, point))
-    if any(r.status != "complete" for r in results):
+    if not results.all_complete:
         typer.echo("注意：未完成的扫描不会把以前的问题标为已解决。", err=True)
 
 
-def render_scan_summary(results: list[Any], as_of: Any) -> str:
+_SCAN_STATUS = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}
+
+
+def render_scan_summary(results: Any, as_of: Any) -> str:
+    """The summary tables of one ``govmon scan`` (a :class:`govmon.scan.ScanResults`)."""
+    from govmon.account_scan import COVERAGE_LABELS
+    from govmon.config import PLATFORMS
     from govmon.terminal import table
 
-    rows = []
-    for r in results:
-        rows.append([
-            r.name, {"complete": "完成", "incomplete": "未完成", "failed": "失败"}[r.status], str(r.pages),
-            str(r.links_checked), str(r.open_by_severity.get("veto", 0)), str(r.open_by_severity.get("deduct", 0)),
-            str(r.open_by_severity.get("notice", 0)), str(r.opened), str(r.resolved), r.reason or "",
-        ])
-    head = ["网站", "扫描", "网页", "链接", "否决", "扣分", "提示", "新发现", "已解决", "说明"]
-    text = f"监测时间点：{as_of.isoformat(timespec='minutes')}\n" + table(head, rows)
-    for notice in dict.fromkeys(r.browser_notice for r in results if getattr(r, "browser_notice", None)):
+    def counts(r: Any) -> list[str]:
+        return [str(r.open_by_severity.get("veto", 0)), str(r.open_by_severity.get("deduct", 0)),
+                str(r.open_by_severity.get("notice", 0)), str(r.opened), str(r.resolved)]
+
+    text = f"监测时间点：{as_of.isoformat(timespec='minutes')}"
+    if results.sites:
+        rows = [[r.name, _SCAN_STATUS[r.status], str(r.pages), str(r.links_checked), *counts(r), r.reason or ""]
+                for r in results.sites]
+        head = ["网站", "扫描", "网页", "链接", "否决", "扣分", "提示", "新发现", "已解决", "说明"]
+        text += "\n" + table(head, rows)
+    if results.accounts:
+        rows = [[r.name, PLATFORMS.get(r.platform, r.platform), _SCAN_STATUS[r.status],
+                 COVERAGE_LABELS.get(r.coverage or "", "未读取"), str(r.posts), *counts(r), r.reason or ""]
+                for r in results.accounts]
+        head = ["账号", "平台", "扫描", "读取", "内容", "否决", "扣分", "提示", "新发现", "已解决", "说明"]
+        text += "\n" + table(head, rows)
+    for notice in dict.fromkeys(r.browser_notice for r in results.sites if getattr(r, "browser_notice", None)):
         text += f"\n注意：{notice}"
     return text
 
@@ -382,20 +393,21 @@ def rescan(
 
     settings = load_settings(config, required=True)
     sites, accounts = _chosen_targets(settings, [name])
-    if not sites:
-        raise _fail(f"{name} 不是启用的网站，目前只能复查网站", 2)
+    if not sites and not accounts:
+        raise _fail(f"{name} 没有启用，无法复查", 2)
     sessions = open_db(settings, db)
     with sessions() as session:
         state = service_state(session)
     if state is None or not state.alive:
         typer.echo("没有正在运行的 govmon run：在本进程内扫描（同 govmon scan --target）。", err=True)
         point = parse_as_of(None, settings)
-        results = run_scan(settings, sessions, sites, as_of=point, progress=_progress())
+        results = run_scan(settings, sessions, sites, accounts, as_of=point, progress=_progress())
         typer.echo(render_scan_summary(results, point))
-        raise typer.Exit(0 if all(r.status != "failed" for r in results) else 1)
+        raise typer.Exit(0 if all(r.status != "failed" for r in (*results.sites, *results.accounts)) else 1)
+    chosen = (sites or accounts)[0]
     with sessions.begin() as session:
-        request_id = request_rescan(session, sites[0].id)
-    typer.echo(f"已提交复查请求 {request_id}：{sites[0].name}（由 {state.owner} 上的服务执行）", err=True)
+        request_id = request_rescan(session, chosen.id)
+    typer.echo(f"已提交复查请求 {request_id}：{chosen.name}（由 {state.owner} 上的服务执行）", err=True)
     if no_wait:
         raise typer.Exit(0)
     deadline = time.monotonic() + timeout

@@ -638,7 +638,10 @@ class PlatformsSettings(_Section):
     pace: PaceSettings = PaceSettings()
     pace_overrides: dict[Platform, PaceSettings] = Field(default_factory=dict)
     max_pages: StrictInt = Field(5, ge=1)
-    secrets_dir: Path | None = None  # saved logins (govmon login); default: ~/.local/share/govmon/logins
+    # saved logins (govmon login), relative to the config's folder; default: ~/.local/share/govmon/logins
+    secrets_dir: Annotated[Path, AfterValidator(_resolve)] | None = None
+    timeout_s: StrictFloat = Field(15.0, gt=0)  # one request of an httpx adapter
+    concurrent_reads: StrictInt = Field(8, ge=1)  # accounts read at once (each platform keeps its pace)
 
     def pace_for(self, platform: str) -> PaceSettings:
         return self.pace_overrides.get(platform, self.pace)  # type: ignore[call-overload]

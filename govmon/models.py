@@ -732,6 +732,55 @@ class BrowserAudit(Base):
     load_ms: Mapped[int | None]
     details: Mapped[dict[str, Any] | None]
     measured_at: Mapped[datetime] = mapped_column(default=utcnow)
+# --------------------------------------------------------------------------- new-media accounts
+
+ACCOUNT_COVERAGES = ("complete", "partial", "blocked", "failed")
+
+
+class AccountRead(Base):
+    """One read of one account by its platform adapter (crawler/accounts), one per account scan.
+
+    ``coverage`` says how much the read can vouch for: only ``complete`` can prove that nothing
+    was posted recently; ``reason`` (Chinese) says why not; ``evidence`` keeps what was seen
+    (URLs asked, codes and short bodies of the answers, the login used).
+    """
+
+    __tablename__ = "account_reads"
+    __table_args__ = (
+        CheckConstraint(_in("coverage", ACCOUNT_COVERAGES), name="coverage"),
+        UniqueConstraint("scan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    coverage: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    login_expired: Mapped[bool] = mapped_column(Boolean, default=False)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    evidence: Mapped[dict[str, Any] | None]
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<AccountRead {self.id} scan={self.scan_id} {self.platform} {self.coverage}>"
+
+
+class AccountPost(Base):
+    """One post an account read saw (its text with the HTML removed, its time, pinned or not)."""
+
+    __tablename__ = "account_posts"
+    __table_args__ = (Index(None, "scan_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    post_id: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime]
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # --------------------------------------------------------------------------- console users (govmon.web)
 
 USER_ROLES = ("admin", "operator", "viewer")

@@ -4,6 +4,8 @@
 checks, discovered columns) under its scan, in batches while the crawl runs. :func:`load_site_artifacts` reads a stored
 scan back as the :class:`~govmon.checks.artifacts.SiteArtifacts` the checks consume, so a
 threshold change re-judges stored data without a re-crawl (DESIGN.md, rule 1).
+:func:`store_account_read` and :func:`load_account_artifacts` do the same for one read of a
+new-media account.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import calendar
 import datetime as dt
+import json
 from collections import defaultdict
-from typing import Any, Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.checks.artifacts import (
+    AccountArtifacts,
+    AccountInfo,
+    AccountReadObs,
     ArticleObs,
     HomeLinkObs,
     OffsiteLinkObs,
@@ -25,6 +31,7 @@ from govmon.checks.artifacts import (
     ItemObs,
     LinkObs,
     PageObs,
+    PostObs,
     SiteArtifacts,
     TargetInfo,
 )
@@ -32,7 +39,21 @@ from govmon.browser_audits import load_browser_audits
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
 from govmon.crawler.urls import host_of, site_hosts
 from govmon.db import write_lock
-from govmon.models import Link, LinkCheck, ListItem, Page, Scan, SiteColumn, Target, utcnow
+from govmon.models import (
+    AccountPost,
+    AccountRead,
+    Link,
+    LinkCheck,
+    ListItem,
+    Page,
+    Scan,
+    SiteColumn,
+    Target,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from govmon.crawler.accounts.base import AccountSnapshot
 
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (the serious-error lexicon reads it)
 MAX_URL_CHARS = 2_000  # longer URLs are not indexed by PostgreSQL; such links are not stored
@@ -440,11 +461,56 @@ def load_offsite_links(
     return result
 
 
-def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta) -> Scan:
-    """A new site scan row, running and leased to ``owner`` (committed by the caller)."""
+def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta,
+                 kind: str = "site") -> Scan:
+    """A new site (or account) scan row, running and leased to ``owner`` (committed by the caller)."""
     now = utcnow()
-    scan = Scan(target_id=target_id, kind="site", status="running", started_at=now, as_of=as_of,
+    scan = Scan(target_id=target_id, kind=kind, status="running", started_at=now, as_of=as_of,
                 lease_owner=owner, lease_expires_at=now + lease)
     session.add(scan)
     session.flush()
     return scan
+
+
+# --------------------------------------------------------------------------- new-media accounts
+
+
+def store_account_read(session: Session, scan_id: int, platform: str, url: str, snapshot: AccountSnapshot) -> None:
+    """Keep what one account read saw: its coverage and evidence, and every post (flushes)."""
+    session.add(AccountRead(
+        scan_id=scan_id, platform=platform, url=url, coverage=snapshot.coverage, reason=snapshot.reason or None,
+        login_expired=snapshot.login_expired, requests=snapshot.requests, evidence=_json_safe(snapshot.evidence),
+    ))
+    seen: set[str] = set()
+    for post in snapshot.posts:
+        if post.id in seen:  # a post shown twice (pinned and in the list) is kept once
+            continue
+        seen.add(post.id)
+        session.add(AccountPost(scan_id=scan_id, post_id=post.id, text=post.text, url=post.url,
+                                published_at=post.published_at, pinned=post.pinned))
+    session.flush()
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def load_account_artifacts(
+    session: Session, scan: Scan, *, as_of: dt.datetime, lexicon: tuple[str, ...] | None,
+) -> AccountArtifacts:
+    """Read a stored account scan back as the artifacts the account checks need."""
+    target = session.get(Target, scan.target_id)
+    assert target is not None
+    info = AccountInfo(id=target.id, name=target.name, organizer=target.organizer,
+                       platform=target.platform or "", url=target.url)
+    row = session.scalars(select(AccountRead).where(AccountRead.scan_id == scan.id)).first()
+    if row is None:
+        return AccountArtifacts(target=info, as_of=as_of, lexicon=lexicon)
+    read = AccountReadObs(coverage=row.coverage, reason=row.reason, login_expired=row.login_expired,  # type: ignore[arg-type]
+                          requests=row.requests, url=row.url, evidence=row.evidence or {}, read_at=row.read_at)
+    zone = as_of.tzinfo
+    posts = [
+        PostObs(id=p.post_id, text=p.text, url=p.url, published_at=p.published_at.astimezone(zone), pinned=p.pinned)
+        for p in session.scalars(select(AccountPost).where(AccountPost.scan_id == scan.id).order_by(AccountPost.id))
+    ]
+    return AccountArtifacts(target=info, as_of=as_of, read=read, posts=posts, lexicon=lexicon)

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from govmon.account_scan import AccountScanner, AccountScanResult
 from govmon.browser_audits import BROWSER_OFF_NOTICE, audit_site, browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import Account, Config, Site
@@ -106,6 +107,7 @@ class SiteScanner:
         progress: Callable[[str], None] | None = None,
         owner: str | None = None,
         lease: dt.timedelta = SCAN_LEASE,
+        browser: BrowserPool | None = None,
     ) -> None:
         self.config = config
         self.lease = lease
@@ -117,7 +119,7 @@ class SiteScanner:
         self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
         self.bad_link_terms = tuple(config.lexicon.bad_links) or None
-        self.browser: BrowserPool | None = None  # opened by scan(), shared by its sites
+        self.browser: BrowserPool | None = browser  # None: scan() opens one for its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
         await asyncio.to_thread(self._sync_registry)
@@ -127,12 +129,14 @@ class SiteScanner:
             async with limit:
                 return await self.scan_site(site)
 
-        self.browser = browser_pool(self.config)
+        own_browser = None
+        if self.browser is None:
+            own_browser = self.browser = browser_pool(self.config)
         try:
             return list(await asyncio.gather(*(one(site) for site in sites)))
         finally:
-            if self.browser is not None:
-                await self.browser.close()
+            if own_browser is not None:
+                await own_browser.close()
                 self.browser = None
 
     def _sync_registry(self) -> None:
@@ -237,6 +241,78 @@ def select_targets(config: Config, names: Sequence[str]) -> tuple[list[Site], li
     return sites, accounts
 
 
+@dataclass
+class ScanResults:
+    """What one ``govmon scan`` did: its sites' and its accounts' scans."""
+
+    sites: list[SiteScanResult] = field(default_factory=list)
+    accounts: list[AccountScanResult] = field(default_factory=list)
+
+    @property
+    def all_complete(self) -> bool:
+        return all(r.status == "complete" for r in (*self.sites, *self.accounts))
+
+
+async def scan_targets(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    sites: Sequence[Site],
+    accounts: Sequence[Account] = (),
+    *,
+    as_of: dt.datetime,
+    progress: Callable[[str], None] | None = None,
+    handle_signals: bool = False,
+    paced: bool = True,
+) -> ScanResults:
+    """Scan ``sites`` and read ``accounts`` side by side in the running loop, with one browser
+    between them; SIGINT/SIGTERM (when handled) stop cleanly."""
+    stop = asyncio.Event()
+    handled = _handle_stop_signals(stop) if handle_signals else []
+    browser = browser_pool(config) if sites or accounts else None
+    try:
+        site_scanner = SiteScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress,
+                                   browser=browser)
+        account_scanner = AccountScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress,
+                                         browser=browser, paced=paced)
+        site_results, account_results = await asyncio.gather(
+            site_scanner.scan(sites) if sites else _nothing(),
+            account_scanner.scan(accounts) if accounts else _nothing(),
+        )
+        return ScanResults(list(site_results), list(account_results))
+    finally:
+        if browser is not None:
+            await browser.close()
+        _release_stop_signals(handled)
+
+
+async def _nothing() -> list:  # type: ignore[type-arg]
+    return []
+
+
+def _handle_stop_signals(stop: asyncio.Event) -> list[int]:
+    loop = asyncio.get_running_loop()
+    handled: list[int] = []
+
+    def request_stop() -> None:
+        if not stop.is_set():
+            print("\n收到停止信号：正在停止扫描，已读取的内容会保存，本次扫描记为未完成……", file=sys.stderr)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, request_stop)
+            handled.append(signum)
+        except (NotImplementedError, RuntimeError):
+            pass
+    return handled
+
+
+def _release_stop_signals(handled: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in handled:
+        loop.remove_signal_handler(signum)
+
+
 async def scan_sites(
     config: Config,
     session_factory: sessionmaker[Session],
@@ -248,42 +324,29 @@ async def scan_sites(
 ) -> list[SiteScanResult]:
     """Scan ``sites`` in the running loop; SIGINT/SIGTERM (when handled) stop cleanly."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled: list[int] = []
-    if handle_signals:
-        def request_stop() -> None:
-            if not stop.is_set():
-                print("\n收到停止信号：正在停止扫描，已读取的内容会保存，本次扫描记为未完成……", file=sys.stderr)
-            stop.set()
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(signum, request_stop)
-                handled.append(signum)
-            except (NotImplementedError, RuntimeError):
-                pass
+    handled = _handle_stop_signals(stop) if handle_signals else []
     try:
         scanner = SiteScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress)
         return await scanner.scan(sites)
     finally:
-        for signum in handled:
-            loop.remove_signal_handler(signum)
+        _release_stop_signals(handled)
 
 
 def run_scan(
     config: Config,
     session_factory: sessionmaker[Session],
     sites: Sequence[Site],
+    accounts: Sequence[Account] = (),
     *,
     as_of: dt.datetime,
     progress: Callable[[str], None] | None = None,
-) -> list[SiteScanResult]:
+) -> ScanResults:
     """The ``govmon scan`` entry: its own loop, signal handling, reactor shut down after."""
 
-    async def main() -> list[SiteScanResult]:
+    async def main() -> ScanResults:
         try:
-            return await scan_sites(config, session_factory, sites, as_of=as_of, progress=progress,
-                                    handle_signals=True)
+            return await scan_targets(config, session_factory, sites, accounts, as_of=as_of, progress=progress,
+                                      handle_signals=True)
         finally:
             shutdown_reactor()
 

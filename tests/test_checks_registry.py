@@ -21,6 +21,7 @@ from govmon.checks.artifacts import (
     LinkObs,
     PageObs,
     SiteArtifacts,
+    AccountArtifacts,
     TargetInfo,
 )
 from govmon.checks.registry import CHECKS, Check, JudgeResult, get_check, run_checks
@@ -47,7 +48,8 @@ TEN = {
     "site.zhaocuo_entry",
 }
 BROWSER = {"page.slow", "page.render", "site.mobile", "site.elderly"}
-ALL = TEN | BROWSER
+ACCOUNT = {"account.stale", "account.unreachable", "account.serious_error"}
+ALL = TEN | BROWSER | ACCOUNT
 
 
 def config(checks=None, lexicon=None) -> Config:
@@ -97,8 +99,11 @@ def artifacts(**changes) -> SiteArtifacts:
 def test_all_checks_are_registered_with_their_declarations():
     assert set(CHECKS) == ALL
     assert set(CHECKS) <= set(CHECK_IDS)
-    field_names = {f.name for f in dataclasses.fields(SiteArtifacts)}
+    site_fields = {f.name for f in dataclasses.fields(SiteArtifacts)}
+    account_fields = {f.name for f in dataclasses.fields(AccountArtifacts)}
     for check_id, check in CHECKS.items():
+        assert check.target_kind == ("account" if check_id in ACCOUNT else "site"), check_id
+        field_names = account_fields if check.target_kind == "account" else site_fields
         assert check.id == check_id
         assert re.search(r"[\u4e00-\u9fff]", check.title), check_id
         assert re.search(r"[\u4e00-\u9fff]", check.description) and "国办秘函〔2019〕19号" in check.description
@@ -155,7 +160,7 @@ def test_available_artifacts():
 def test_healthy_site_judges_everything_and_finds_nothing():
     result = run_checks(artifacts(), config())
     assert result.findings == []
-    assert result.judged == ALL
+    assert result.judged == ALL - ACCOUNT  # the account checks are not for sites
     assert result.skipped == {}
 
 
@@ -200,7 +205,7 @@ def test_severity_override_from_config():
 def test_only_selected_checks_run():
     result = run_checks(artifacts(), config(), only={"links.broken", "column.stale"})
     assert result.judged == {"links.broken", "column.stale"}
-    assert set(result.skipped) == ALL - {"links.broken", "column.stale"}
+    assert set(result.skipped) == ALL - ACCOUNT - {"links.broken", "column.stale"}
     with pytest.raises(KeyError):
         run_checks(artifacts(), config(), only={"column.nonsense"})
 
@@ -240,7 +245,7 @@ def test_a_failing_check_is_skipped_and_the_others_run(monkeypatch):
     result = run_checks(artifacts(), config())
     assert "column.empty" not in result.judged
     assert result.skipped["column.empty"].startswith("检查出错：RuntimeError: boom")
-    assert result.judged == ALL - {"column.empty"}
+    assert result.judged == ALL - ACCOUNT - {"column.empty"}
 
 
 def test_findings_are_unique_per_check_and_subject_and_json_ready():

@@ -71,8 +71,8 @@ TABLES = {
     "users",
     "api_tokens",
     "audit_log",
-    "service_leases",
-    "scan_requests",
+    "account_reads",
+    "account_posts",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -167,7 +167,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0006"
+    assert current_revision(migrated_engine) == head_revision() == "0007"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:

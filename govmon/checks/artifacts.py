@@ -15,7 +15,7 @@ import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Precision = Literal["day", "month"]
 PageType = Literal["home", "list", "article", "other"]
@@ -259,6 +259,8 @@ class SiteArtifacts:
     the judgement that follows a probe round.
     """
 
+    kind: ClassVar[str] = "site"
+
     target: TargetInfo
     as_of: dt.datetime  # timezone-aware monitoring time point (监测时间点)
     scan_complete: bool = True
@@ -295,7 +297,7 @@ class SiteArtifacts:
         """
         if name not in ARTIFACT_NAMES:
             raise KeyError(f"unknown artifact {name!r}")
-        if name in self.missing:
+        if name in self.missing or name not in SITE_ARTIFACT_NAMES:
             return False
         if name in ("home", "home_items"):
             return self.home is not None and self.home.ok
@@ -344,4 +346,72 @@ class SiteArtifacts:
                 yield page, page.text or texts.get(page.row_id, "")  # type: ignore[arg-type]
 
 
-ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(SiteArtifacts)) - {"missing", "texts_source"}
+@dataclass(frozen=True)
+class AccountInfo:
+    """The registered new-media account being judged."""
+
+    id: str
+    name: str
+    organizer: str | None
+    platform: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PostObs:
+    """One post as the platform showed it (crawler/accounts)."""
+
+    id: str
+    text: str
+    url: str | None
+    published_at: dt.datetime  # aware
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class AccountReadObs:
+    """How one read of an account went: ``coverage`` says how much it can vouch for.
+
+    Only ``complete`` can prove that nothing was posted; ``partial`` (paging cut short) can
+    still show a recent post; ``blocked`` and ``failed`` show nothing about the account's posts.
+    """
+
+    coverage: Literal["complete", "partial", "blocked", "failed"]
+    reason: str | None = None
+    login_expired: bool = False
+    requests: int = 0
+    url: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    read_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AccountArtifacts:
+    """What one read of one account gathered, as the account checks see it."""
+
+    kind: ClassVar[str] = "account"
+
+    target: AccountInfo
+    as_of: dt.datetime  # timezone-aware monitoring time point (监测时间点)
+    read: AccountReadObs | None = None
+    posts: Sequence[PostObs] = ()
+    lexicon: tuple[str, ...] | None = None
+    missing: frozenset[str] = field(default_factory=frozenset)
+
+    def available(self, name: str) -> bool:
+        """``read`` and ``posts`` need a read; ``lexicon`` a term list."""
+        if name not in ARTIFACT_NAMES:
+            raise KeyError(f"unknown artifact {name!r}")
+        if name in self.missing:
+            return False
+        if name in ("read", "posts"):
+            return self.read is not None
+        if name == "lexicon":
+            return self.lexicon is not None
+        return name in ACCOUNT_ARTIFACT_NAMES
+
+
+SITE_ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(SiteArtifacts)) - {"missing", "texts_source"}
+ACCOUNT_ARTIFACT_NAMES: frozenset[str] = frozenset(f.name for f in fields(AccountArtifacts)) - {"missing"}
+ARTIFACT_NAMES: frozenset[str] = SITE_ARTIFACT_NAMES | ACCOUNT_ARTIFACT_NAMES
+Artifacts = SiteArtifacts | AccountArtifacts

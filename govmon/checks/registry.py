@@ -10,6 +10,10 @@ Each check is a module of this package that declares
 
 and optionally
 
+- ``target_kind``: ``"site"`` (the default: it reads :class:`SiteArtifacts`) or
+  ``"account"`` (it reads :class:`AccountArtifacts`); a run over one kind's artifacts
+  runs only that kind's checks,
+
 - ``scope(artifacts, settings) -> set[str] | None``: the subjects (or subject keys) this
   run examined, when a check judges only part of a site (the articles read this time,
   the columns whose lists could be read). A stored finding outside the scope was not
@@ -31,6 +35,9 @@ from types import ModuleType
 from typing import Any
 
 from govmon.checks import (
+    account_serious_error,
+    account_stale,
+    account_unreachable,
     column_empty,
     column_stale,
     content_date_order,
@@ -48,15 +55,17 @@ from govmon.checks import (
     site_unreachable,
     site_zhaocuo_entry,
 )
-from govmon.checks.artifacts import ARTIFACT_NAMES, SiteArtifacts
+from govmon.checks.artifacts import ARTIFACT_NAMES, Artifacts
 from govmon.findings import NewFinding
 
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("veto", "deduct", "notice")
 
-RunFunction = Callable[[SiteArtifacts, Any], list[NewFinding]]
-ScopeFunction = Callable[[SiteArtifacts, Any], "Iterable[str] | None"]
+TARGET_KINDS = ("site", "account")
+
+RunFunction = Callable[[Any, Any], list[NewFinding]]  # (SiteArtifacts | AccountArtifacts, settings)
+ScopeFunction = Callable[[Any, Any], "Iterable[str] | None"]
 
 
 def _identity(subject: str) -> str:
@@ -75,10 +84,13 @@ class Check:
     run: RunFunction
     scope: ScopeFunction | None = None
     scope_key: Callable[[str], str] = _identity
+    target_kind: str = "site"
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.id}: unknown severity {self.severity!r}")
+        if self.target_kind not in TARGET_KINDS:
+            raise ValueError(f"check {self.id}: unknown target kind {self.target_kind!r}")
         unknown = set(self.required_artifacts) - ARTIFACT_NAMES
         if unknown:
             raise ValueError(f"check {self.id}: unknown artifacts {sorted(unknown)}")
@@ -94,9 +106,10 @@ class Check:
             run=module.run,
             scope=getattr(module, "scope", None),
             scope_key=getattr(module, "scope_key", _identity),
+            target_kind=getattr(module, "target_kind", "site"),
         )
 
-    def missing_artifacts(self, artifacts: SiteArtifacts) -> list[str]:
+    def missing_artifacts(self, artifacts: Artifacts) -> list[str]:
         return [name for name in self.required_artifacts if not artifacts.available(name)]
 
 
@@ -130,6 +143,9 @@ for _module in (
     page_render,
     site_mobile,
     site_elderly,
+    account_stale,
+    account_unreachable,
+    account_serious_error,
 ):
     register(_module)
 
@@ -150,6 +166,8 @@ _MISSING_REASONS = {
     "links": "本次扫描未检查链接",
     "lexicon": "未配置严重表述错误词库",
     "browser_audits": "本次扫描未用浏览器检查（未找到浏览器或已停用）",
+    "read": "本次未读取账号",
+    "posts": "本次未读取账号",
 }
 
 
@@ -179,11 +197,12 @@ class JudgeResult:
 
 
 def run_checks(
-    artifacts: SiteArtifacts,
+    artifacts: Artifacts,
     config: Any,
     only: set[str] | None = None,
 ) -> JudgeResult:
-    """Run every registered check (or those in ``only``) on one site's artifacts.
+    """Run every registered check of the artifacts' kind (or those in ``only``) on one
+    site's or account's artifacts (checks of the other kind are neither run nor listed).
 
     ``config`` (a :class:`govmon.config.Config`) provides ``check_settings(check_id)``
     (``enabled``, an optional ``severity`` override, the check's thresholds) and, when
@@ -199,6 +218,8 @@ def run_checks(
     result = JudgeResult()
     seen: set[tuple[str, str]] = set()
     for check_id, check in CHECKS.items():
+        if check.target_kind != artifacts.kind:
+            continue
         if only is not None and check_id not in only:
             result.skipped[check_id] = "未选择"
             continue

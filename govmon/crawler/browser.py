@@ -164,17 +164,22 @@ class BrowserPool:
             self.launches += 1
             return self._browser
 
+    async def new_context(self, **options: Any) -> BrowserContext:
+        """A fresh context the caller closes (the account adapters' ``new_browser_context``)."""
+        browser = await self.browser()
+        try:
+            context = await browser.new_context(**{**CONTEXT_DEFAULTS, **options})
+        except Exception as exc:
+            raise BrowserCrashed(f"浏览器无法打开新窗口：{exc}") from exc
+        self.contexts_opened += 1
+        return context
+
     @asynccontextmanager
     async def context(self, target_id: str, **options: Any) -> AsyncIterator[BrowserContext]:
         """A fresh context for ``target_id``; a second one for the same target waits for the first."""
         lock = self._target_locks.setdefault(target_id, asyncio.Lock())
         async with lock, self._slots:
-            browser = await self.browser()
-            try:
-                context = await browser.new_context(**{**CONTEXT_DEFAULTS, **options})
-            except Exception as exc:
-                raise BrowserCrashed(f"浏览器无法打开新窗口：{exc}") from exc
-            self.contexts_opened += 1
+            context = await self.new_context(**options)
             self.open_contexts += 1
             try:
                 yield context

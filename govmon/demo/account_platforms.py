@@ -94,6 +94,17 @@ class AccountPlatforms:
     def feed_url(self, scenario: str, kind: str = "rss") -> str:
         return f"{self.base}/feeds/{scenario}.{kind}"
 
+    def weibo_login(self, session: str = SAVED_SESSION) -> dict[str, Any]:
+        """The storage_state of a saved Weibo login on this fake platform."""
+        return {"cookies": [{"name": "SUB", "value": session, "domain": self.host, "path": "/"}], "origins": []}
+
+    def wechat_login(self, session: str = SAVED_SESSION) -> dict[str, Any]:
+        """The storage_state of the office's saved 公众平台 login (cookie and backend token)."""
+        return {
+            "cookies": [{"name": "slave_sid", "value": session, "domain": self.host, "path": "/"}],
+            "origins": [{"origin": self.base, "localStorage": [{"name": "token", "value": SAVED_TOKEN}]}],
+        }
+
     def count(self, path_part: str) -> int:
         with self._lock:
             return sum(1 for hit in self.hits if path_part in hit)

@@ -51,6 +51,7 @@ class AccountSnapshot:
     login_expired: bool = False  # the saved login no longer works: renew with `govmon login`
     requests: int = 0  # requests made to the platform for this read
     evidence: dict[str, Any] = field(default_factory=dict)  # what was seen: URLs, codes, bodies (short)
+    ours: bool = False  # the read failed on our side (no browser, the browser crashed): not the account's doing
 
     def __post_init__(self) -> None:
         if self.coverage not in COVERAGES:

@@ -218,6 +218,7 @@ class BrowserAdapter:
                 "failed",
                 reason=f"未配置浏览器，无法读取{self.platform_name}账号（未监测）",
                 evidence={"page": page_url},
+                ours=True,
             )
         started = time.monotonic()
         run = _Run(self, account, ctx, page_url)
@@ -240,6 +241,7 @@ class BrowserAdapter:
                 reason=f"浏览器读取{self.platform_name}账号时出错（未监测）：{type(exc).__name__}: {_short(str(exc))}",
                 requests=run.requests,
                 evidence=run.evidence(),
+                ours=True,
             )
         if snapshot.coverage == "blocked":
             ctx.pace.blocked()

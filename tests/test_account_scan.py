@@ -1,0 +1,245 @@
+"""Account scans end to end: the loopback platforms (govmon/demo/account_platforms.py) read
+through the real adapters, stored, judged and kept, on SQLite and PostgreSQL; the checks on
+hand-made observations; saved logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import stat
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from loopback import event_loop_runner, next_loopback_host  # noqa: F401 (fixture)
+from sqlalchemy import select
+
+from govmon.account_scan import AccountScanner
+from govmon.checks import account_serious_error, account_stale, account_unreachable
+from govmon.checks.artifacts import AccountArtifacts, AccountInfo, AccountReadObs, PostObs
+from govmon.checks.registry import run_checks
+from govmon.config import Config
+from govmon.demo.account_platforms import AccountPlatforms
+from govmon.logins import LoginError, LoginStore, read_cookie_file
+from govmon.models import AccountPost, AccountRead, Finding, Scan
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+FAST_PACE = {"pace": {"interval_s": 0.0, "backoff_s": 0.0}}
+
+# ------------------------------------------------------------------ the checks, on observations
+
+
+def _artifacts(coverage: str, posts: list[tuple[float, bool]], *, reason: str = "", expired: bool = False,
+               lexicon: tuple[str, ...] | None = None) -> AccountArtifacts:
+    read = AccountReadObs(coverage=coverage, reason=reason or None, login_expired=expired, requests=2,  # type: ignore[arg-type]
+                          url="http://127.0.0.1/u/1", evidence={"list": "http://127.0.0.1/api"}, read_at=NOW)
+    obs = [PostObs(id=f"p{i}", text=f"第{i}条 政务信息", url=f"http://127.0.0.1/p{i}",
+                   published_at=NOW - dt.timedelta(days=days), pinned=pinned) for i, (days, pinned) in enumerate(posts)]
+    return AccountArtifacts(target=AccountInfo("a1", "魅力霞山", "霞山区政府", "douyin", "http://127.0.0.1/u/1"),
+                            as_of=NOW, read=read, posts=obs, lexicon=lexicon)
+
+
+def _config(**extra) -> Config:
+    return Config.from_mapping({"sites": [], **extra})
+
+
+STALE = Config.from_mapping({"sites": []}).checks.account_stale
+
+
+def test_stale_two_levels_pinned_ignored() -> None:
+    assert account_stale.run(_artifacts("complete", [(3, False)]), STALE) == []
+    [flag] = account_stale.run(_artifacts("complete", [(200, True), (9, False)]), STALE)
+    assert (flag.severity, flag.subject, flag.evidence["threshold_days"], flag.evidence["days_since"]) == (
+        "deduct", "no_recent_post", 7, 9)
+    assert flag.message.startswith("监测时间点（2026-11-20）前7天内无更新：最新一条发布于 2026-11-11")
+    assert flag.message.endswith("；置顶的 1 条不计")
+    assert flag.evidence["pinned_ignored"][0]["published_at"] == (NOW - dt.timedelta(days=200)).isoformat()
+    [veto] = account_stale.run(_artifacts("complete", [(1, True), (15, False)]), STALE)  # a fresh pinned post
+    assert (veto.severity, veto.evidence["threshold_days"], veto.evidence["days_since"]) == ("veto", 14, 15)
+    [empty] = account_stale.run(_artifacts("complete", []), STALE)
+    assert empty.severity == "veto" and "未读取到任何发布" in empty.message
+
+
+def test_stale_only_on_what_a_read_can_prove() -> None:
+    for coverage in ("blocked", "failed"):
+        artifacts = _artifacts(coverage, [], reason="平台拒绝访问")
+        assert account_stale.run(artifacts, STALE) == [] and account_stale.scope(artifacts, STALE) == set()
+    partial_old = _artifacts("partial", [(20, False)], reason="只读了 5 页")
+    assert account_stale.run(partial_old, STALE) == [] and account_stale.scope(partial_old, STALE) == set()
+    partial_fresh = _artifacts("partial", [(2, False)], reason="只读了 5 页")  # a recent post disproves it
+    assert account_stale.run(partial_fresh, STALE) == [] and account_stale.scope(partial_fresh, STALE) == {"no_recent_post"}
+    future = _artifacts("complete", [(-2, False), (30, False)])  # posted after the monitoring time point
+    [finding] = account_stale.run(future, STALE)
+    assert finding.evidence["days_since"] == 30
+
+
+def test_unreachable_says_why_and_serious_error_names_the_post() -> None:
+    settings = _config().checks.account_unreachable
+    assert account_unreachable.run(_artifacts("complete", [(1, False)]), settings) == []
+    assert account_unreachable.run(_artifacts("partial", [(1, False)], reason="x"), settings) == []
+    [blocked] = account_unreachable.run(_artifacts("blocked", [], reason="微博拒绝访问：ok 0"), settings)
+    assert (blocked.severity, blocked.message) == ("notice", "平台拒绝访问：微博拒绝访问：ok 0")
+    [expired] = account_unreachable.run(_artifacts("failed", [], reason="请运行 govmon login wechat", expired=True), settings)
+    assert expired.message == "登录已过期：请运行 govmon login wechat" and expired.evidence["login_expired"] is True
+
+    artifacts = _artifacts("complete", [(1, False), (2, False)], lexicon=("第1条",))
+    [hit] = account_serious_error.run(artifacts, _config().checks.account_serious_error)
+    assert (hit.subject, hit.severity, hit.url) == ("第1条@p1", "veto", "http://127.0.0.1/p1")
+    assert hit.message == f"{(NOW - dt.timedelta(days=2)).date().isoformat()} 发布的内容出现严重表述错误“第1条”：……【第1条】 政务信息……"
+    assert account_serious_error.scope(artifacts, None) == {"p0", "p1"}
+
+
+def test_run_checks_runs_only_the_account_checks_on_an_account() -> None:
+    judged = run_checks(_artifacts("blocked", [], reason="被拒绝"), _config())
+    assert judged.judged == {"account.stale", "account.unreachable", "account.serious_error"}
+    assert judged.skipped == {}  # the site checks are neither run nor listed
+    assert [f.check_id for f in judged.findings] == ["account.unreachable"]
+    assert judged.covers("account.unreachable", "unreadable") and not judged.covers("account.stale", "no_recent_post")
+
+
+# ------------------------------------------------------------------ logins
+
+
+def test_login_store_modes_and_cookie_imports(tmp_path: Path) -> None:
+    store = LoginStore(tmp_path / "logins")
+    assert store.load("wechat") is None
+    path = store.save("wechat", {"cookies": [{"name": "slave_sid", "value": "s", "domain": "x", "path": "/"}], "token": "9"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.root.stat().st_mode) == 0o700
+    assert store.load("wechat")["token"] == "9"
+    os.chmod(path, 0o644)
+    with pytest.raises(LoginError, match="权限过宽.*chmod 600"):
+        store.load("wechat")
+
+    netscape = tmp_path / "cookies.txt"
+    netscape.write_text("# Netscape HTTP Cookie File\n#HttpOnly_.weibo.cn\tTRUE\t/\tFALSE\t0\tSUB\tabc\n", encoding="utf-8")
+    state = read_cookie_file(netscape)
+    assert state["cookies"] == [{"name": "SUB", "value": "abc", "domain": ".weibo.cn", "path": "/", "expires": -1,
+                                 "httpOnly": True, "secure": False, "sameSite": "Lax"}]
+    listed = tmp_path / "cookies.json"
+    listed.write_text(json.dumps([{"name": "SESSDATA", "value": "v", "domain": ".bilibili.com", "expirationDate": 2e9}]))
+    assert read_cookie_file(listed, token="7")["cookies"][0]["expires"] == 2e9
+    bad = tmp_path / "bad.txt"
+    bad.write_text("just one field\n")
+    with pytest.raises(LoginError, match="第 1 行不是 Netscape"):
+        read_cookie_file(bad)
+
+
+# ------------------------------------------------------------------ scans over the loopback platforms
+
+
+@pytest.fixture(scope="module")
+def platforms():
+    with AccountPlatforms(NOW, host=next_loopback_host()) as server:
+        yield server
+
+
+def _province(platforms: AccountPlatforms, tmp_path: Path, accounts: list[dict], **extra) -> Config:
+    secrets = tmp_path / "logins"
+    LoginStore(secrets).save("wechat", platforms.wechat_login())
+    return Config.from_mapping({
+        "sites": [], "accounts": accounts, "browser": {"enabled": False},
+        "platforms": {**FAST_PACE, "secrets_dir": str(secrets)}, **extra,
+    })
+
+
+def _accounts(platforms: AccountPlatforms) -> list[dict]:
+    def account(id: str, platform: str, url: str) -> dict:
+        return {"id": id, "name": id, "organizer": "示范县", "platform": platform, "url": url}
+
+    return [
+        account("weibo-fresh", "weibo", platforms.weibo_url("fresh")),
+        account("weibo-stale", "weibo", platforms.weibo_url("stale")),
+        account("weibo-pinned", "weibo", platforms.weibo_url("pinned")),
+        account("weibo-blocked", "weibo", platforms.weibo_url("blocked")),
+        account("wechat-stale", "wechat", platforms.wechat_url("stale")),
+        account("wechat-paged", "wechat", platforms.wechat_url("paged")),
+        account("wechat-expired", "wechat", platforms.wechat_url("expired")),
+        account("rss-stale", "rss", platforms.feed_url("stale", "atom")),
+        account("rss-blocked", "rss", platforms.feed_url("blocked")),
+        account("douyin-no-browser", "douyin", "http://127.0.0.1:9/user/x"),
+    ]
+
+
+def _scan(config: Config, sessions, runner, as_of: dt.datetime = NOW):
+    scanner = AccountScanner(config, sessions, as_of=as_of)
+    return runner.run(scanner.scan(list(config.accounts)), timeout=120)
+
+
+def _open(sessions) -> dict[tuple[str, str, str], Finding]:
+    with sessions() as session:
+        rows = session.scalars(select(Finding).where(Finding.status == "open"))
+        return {(f.target_id, f.check_id, f.subject): f for f in rows}
+
+
+def test_account_scan_finds_exactly_the_planted_problems(platforms, tmp_path, session_factory, event_loop_runner):  # noqa: F811
+    config = _province(platforms, tmp_path, _accounts(platforms), lexicon={"serious_errors": ["第301条"]})
+    results = {r.target_id: r for r in _scan(config, session_factory, event_loop_runner)}
+
+    assert {k: (r.status, r.coverage) for k, r in results.items()} == {
+        "weibo-fresh": ("complete", "complete"), "weibo-stale": ("complete", "complete"),
+        "weibo-pinned": ("complete", "complete"), "weibo-blocked": ("incomplete", "blocked"),
+        "wechat-stale": ("complete", "complete"), "wechat-paged": ("complete", "complete"),
+        "wechat-expired": ("incomplete", "failed"), "rss-stale": ("complete", "complete"),
+        "rss-blocked": ("incomplete", "blocked"), "douyin-no-browser": ("incomplete", "failed"),
+    }
+    found = _open(session_factory)
+    with session_factory() as session:
+        pinned_post = session.scalar(select(AccountPost.post_id).join(Scan).where(
+            Scan.target_id == "weibo-pinned", AccountPost.text.contains("第301条")))
+    assert {(k, f.severity) for k, f in found.items()} == {
+        (("weibo-stale", "account.stale", "no_recent_post"), "veto"),
+        (("wechat-stale", "account.stale", "no_recent_post"), "veto"),
+        (("rss-stale", "account.stale", "no_recent_post"), "veto"),
+        (("weibo-blocked", "account.unreachable", "unreadable"), "notice"),
+        (("wechat-expired", "account.unreachable", "unreadable"), "notice"),
+        (("rss-blocked", "account.unreachable", "unreadable"), "notice"),
+        (("weibo-pinned", "account.serious_error", f"第301条@{pinned_post}"), "veto"),
+    }
+    stale = found[("weibo-stale", "account.stale", "no_recent_post")]
+    assert stale.evidence["days_since"] == 20 and stale.evidence["coverage"] == "complete"
+    assert stale.evidence["last_post_at"] == (NOW - dt.timedelta(days=20)).isoformat()
+    expired = found[("wechat-expired", "account.unreachable", "unreadable")]
+    assert expired.message.startswith("登录已过期：微信公众平台登录已过期") and "govmon login wechat" in expired.message
+    # our missing browser is not the account's problem: kept with its reason, nothing judged
+    assert results["douyin-no-browser"].reason == "未配置浏览器，无法读取抖音账号（未监测）"
+    assert not [k for k in found if k[0] == "douyin-no-browser"]
+    with session_factory() as session:
+        read = session.scalar(select(AccountRead).join(Scan).where(Scan.target_id == "weibo-pinned"))
+        assert read.coverage == "complete" and read.requests >= 2
+        pinned = session.scalars(select(AccountPost).where(AccountPost.scan_id == read.scan_id, AccountPost.pinned)).all()
+        assert len(pinned) == 1 and (NOW - pinned[0].published_at).days == 200
+
+
+def test_flag_level_and_the_lifecycle_of_one_account(platforms, tmp_path, session_factory, event_loop_runner):  # noqa: F811
+    def one(url: str) -> Config:
+        return _province(platforms, tmp_path, [{"id": "feed", "name": "示范发布", "platform": "rss", "url": url}])
+
+    key = ("feed", "account.stale", "no_recent_post")
+    # the fresh feed's newest post is 1 day before NOW: 10 days before a point 9 days later
+    _scan(one(platforms.feed_url("fresh")), session_factory, event_loop_runner, as_of=NOW + dt.timedelta(days=9))
+    flagged = _open(session_factory)[key]
+    assert (flagged.severity, flagged.evidence["threshold_days"]) == ("deduct", 7)
+
+    _scan(one(platforms.feed_url("stale")), session_factory, event_loop_runner)
+    assert _open(session_factory)[key].severity == "veto"
+
+    _scan(one(platforms.feed_url("blocked")), session_factory, event_loop_runner)  # blocked: proves nothing
+    found = _open(session_factory)
+    assert set(found) == {key, ("feed", "account.unreachable", "unreadable")}
+
+    _scan(one(platforms.feed_url("fresh")), session_factory, event_loop_runner)  # fixed: both resolved
+    assert _open(session_factory) == {}
+    with session_factory() as session:
+        statuses = [s.status for s in session.scalars(select(Scan).where(Scan.target_id == "feed").order_by(Scan.id))]
+    assert statuses == ["complete", "complete", "incomplete", "complete"]
+
+
+def test_a_saved_login_that_others_can_read_is_refused_not_used(platforms, tmp_path, session_factory, event_loop_runner):  # noqa: F811
+    config = _province(platforms, tmp_path, [{"id": "wx", "name": "示范公众号", "platform": "wechat",
+                                              "url": platforms.wechat_url("fresh")}])
+    os.chmod(tmp_path / "logins" / "wechat.json", 0o644)
+    [result] = _scan(config, session_factory, event_loop_runner)
+    assert result.status == "incomplete" and "权限过宽" in result.reason
+    assert _open(session_factory) == {}  # our configuration problem accuses no account
