@@ -207,6 +207,15 @@ def test_feed_blocked(platforms) -> None:
     assert (empty.coverage, empty.reason) == ("blocked", "订阅源返回空内容（HTTP 200）")
 
 
+def test_feed_redirect_followed_and_empty_feed_proves_nothing(platforms) -> None:
+    moved = read(RssAdapter(), platforms.feed_url("moved"), platform="rss")
+    assert moved.coverage == "complete" and ages(moved) == [(1, False), (3, False), (10, False)] and moved.requests == 2
+    assert moved.evidence["redirects"] == [[301, platforms.feed_url("fresh")]]
+    empty = read(RssAdapter(), platforms.feed_url("empty", "atom"), platform="rss")
+    assert (empty.coverage, empty.posts) == ("failed", [])
+    assert empty.reason == "订阅源没有任何条目（订阅地址或 RSSHub 路由可能已失效），无法判断更新情况"
+
+
 def test_feed_not_found_and_down(platforms) -> None:
     missing = read(RssAdapter(), f"{platforms.base}/nothing.xml", platform="rss")
     assert (missing.coverage, missing.reason) == ("failed", "订阅源返回 HTTP 404")

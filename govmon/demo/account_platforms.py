@@ -10,7 +10,8 @@ answers all three; the scenario is the account id in the URL:
 * WeChat: ``/mp/profile_ext?action=home&__biz={scenario}``; list ``/cgi-bin/appmsg?action=list_ex
   &fakeid=&begin=&count=5&token=`` needs the cookie ``slave_sid=SAVED_SESSION`` and the token
   ``SAVED_TOKEN``; articles ``/s/{aid}`` carry ``var ct = "…"``.
-* Feeds: ``/feeds/{scenario}.rss`` / ``.atom`` / ``.json``.
+* Feeds: ``/feeds/{scenario}.rss`` / ``.atom`` / ``.json``; ``moved`` redirects (301) to the fresh
+  feed, ``empty`` is a valid feed without items.
 
 Scenarios: ``fresh`` (newest 1 day old), ``stale`` (newest 20 days), ``pinned`` (an old pinned
 post first, recent ones after; the cut-off of 7 days is reached on page 2 only), ``paged``
@@ -190,7 +191,7 @@ class AccountPlatforms:
             return 403, "text/html; charset=utf-8", "<h1>403 Forbidden</h1>"
         if scenario == "blocked_alt":
             return 200, "application/rss+xml", ""
-        posts = sorted((p for page in SCENARIOS.get(scenario, []) for p in page), key=lambda p: p.days)
+        posts = sorted((p for page in SCENARIOS.get(scenario, []) for p in page), key=lambda p: p.days)  # "empty": none
         if kind == "json":
             items = [{"id": f"{self.base}/a/{p.n}", "url": f"{self.base}/a/{p.n}", "title": p.title, "date_published": self.time_of(p).isoformat()} for p in posts]
             return 200, "application/feed+json", json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "测试订阅", "items": items}, ensure_ascii=False)
@@ -231,7 +232,9 @@ class AccountPlatforms:
                 headers: dict[str, str] = {}
                 path = parts.path
                 if path == "/visitor/genvisitor" and self.command == "POST":
-                    status, ctype, body = 200, "application/json", json.dumps({"retcode": 20000000, "msg": "succ", "data": {"tid": "tid-0001", "new_tid": True}})
+                    answer = json.dumps({"retcode": 20000000, "msg": "succ", "data": {"tid": "tid-0001", "new_tid": True}})
+                    # with cb=gen_callback the real service wraps its answer as JSONP
+                    status, ctype, body = 200, "application/javascript", f"window.gen_callback && gen_callback({answer});"
                 elif path == "/visitor/visitor" and query.get("a") == "incarnate" and query.get("t") == "tid-0001":
                     status, ctype, body = 200, "application/json", json.dumps({"retcode": 20000000, "msg": "succ", "data": {"sub": VISITOR_SUB}})
                     headers["Set-Cookie"] = f"SUB={VISITOR_SUB}; Path=/"
@@ -245,7 +248,11 @@ class AccountPlatforms:
                     status, ctype, body = 200, "text/html; charset=utf-8", platforms.article(int(path[3:]))
                 elif path.startswith("/feeds/") and "." in path:
                     name, kind = path[len("/feeds/") :].rsplit(".", 1)
-                    status, ctype, body = platforms.feed(name, kind)
+                    if name == "moved":  # the feed moved: a permanent redirect to the fresh one
+                        status, ctype, body = 301, "text/html; charset=utf-8", ""
+                        headers["Location"] = f"/feeds/fresh.{kind}"
+                    else:
+                        status, ctype, body = platforms.feed(name, kind)
                 else:
                     status, ctype, body = 404, "text/html; charset=utf-8", "<h1>404</h1>"
                 raw = body.encode("utf-8")

@@ -1,7 +1,8 @@
 """Feeds: RSS 2.0, Atom and JSON Feed (also what RSSHub serves for many platforms).
 
-The account URL is the feed URL. A feed does not page: one request, ``complete`` when the feed
-parses and its items carry times. HTTP 403/429/503 (and RSSHub's own refusals) are ``blocked``;
+The account URL is the feed URL (redirects followed, at most 5). A feed does not page: one
+request, ``complete`` when the feed parses and its items carry times; a feed with no items at all
+is ``failed`` (a dead route lists nothing, and nothing proves no post). HTTP 403/429/503 (and RSSHub's own refusals) are ``blocked``;
 other errors, a body that is not a feed, or a feed whose items have no time (RSSHub's Kuaishou
 route, PLATFORMS.md §0.9) are ``failed`` — a feed without times can never prove staleness.
 """
@@ -20,6 +21,8 @@ from govmon.crawler.accounts.feed_time import parse_feed_time
 from govmon.crawler.accounts.http import Fetcher, short
 
 BLOCK_STATUSES = frozenset({403, 429, 503})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -98,10 +101,21 @@ class RssAdapter:
     async def read(self, account: AccountRef, ctx: ReadContext) -> AccountSnapshot:
         fetch = Fetcher(ctx)
         evidence: dict[str, Any] = {"url": account.url}
+        url, redirects = account.url, []
         try:
-            response = await fetch.get(account.url, headers={"Accept": "application/rss+xml, application/atom+xml, application/feed+json, */*"})
+            while True:
+                response = await fetch.get(url, headers={"Accept": "application/rss+xml, application/atom+xml, application/feed+json, */*"})
+                location = response.headers.get("location")
+                if response.status_code not in REDIRECTS or not location:
+                    break
+                if len(redirects) >= MAX_REDIRECTS:
+                    return AccountSnapshot("failed", reason=f"订阅源重定向超过 {MAX_REDIRECTS} 次", requests=fetch.requests, evidence={**evidence, "redirects": redirects})
+                url = str(response.url.join(location))
+                redirects.append([response.status_code, url])
         except httpx.HTTPError as exc:
             return AccountSnapshot("failed", reason=f"无法连接订阅源：{type(exc).__name__}", requests=fetch.requests, evidence={**evidence, "error": str(exc)[:200]})
+        if redirects:
+            evidence["redirects"] = redirects
         evidence["status"] = response.status_code
         if response.status_code in BLOCK_STATUSES:
             ctx.pace.blocked()
@@ -127,7 +141,9 @@ class RssAdapter:
         evidence.update(items=len(raw))
         if untimed:
             evidence["items_without_time"] = untimed
-        if raw and not posts:
+        if not raw:  # a feed that lists nothing: more often a dead route than a silent account
+            return AccountSnapshot("failed", reason="订阅源没有任何条目（订阅地址或 RSSHub 路由可能已失效），无法判断更新情况", requests=fetch.requests, evidence=evidence)
+        if not posts:
             return AccountSnapshot("failed", reason=f"订阅源的 {untimed} 条内容都没有发布时间，无法判断更新情况", requests=fetch.requests, evidence=evidence)
         coverage = "partial" if untimed else "complete"
         reason = f"订阅源有 {untimed} 条内容没有发布时间" if untimed else ""

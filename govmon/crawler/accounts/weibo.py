@@ -148,7 +148,7 @@ class WeiboAdapter:
         """Anonymous ``SUB``/``SUBP`` cookies from the visitor flow; empty if it did not give any."""
         gen = await fetch.request("POST", f"{visitor_base}/visitor/genvisitor", data={"cb": "gen_callback"})
         try:
-            tid = mapping(mapping(gen.json()).get("data")).get("tid")
+            tid = mapping(mapping(unwrap_jsonp(gen.text)).get("data")).get("tid")
         except ValueError:
             tid = None
         if gen.status_code != 200 or not tid:
@@ -165,3 +165,13 @@ class WeiboAdapter:
         if posts and coverage == "blocked":
             return AccountSnapshot("partial", posts=posts, reason=f"第 {len(pages)} 页：{reason}", requests=fetch.requests, evidence=evidence)
         return AccountSnapshot(coverage, posts=posts, reason=reason, login_expired=login_expired, requests=fetch.requests, evidence=evidence)
+
+
+_JSONP = re.compile(r"^[\w.$&\s]*?\(\s*(\{.*\})\s*\)\s*;?\s*$", re.S)
+
+
+def unwrap_jsonp(text: str) -> Any:
+    """The JSON of a body, whether bare or wrapped as the visitor service answers it with ``cb``
+    (``window.gen_callback && gen_callback({...});``); ValueError when it is neither."""
+    match = _JSONP.match(text.strip())
+    return json.loads(match.group(1) if match else text)
