@@ -377,6 +377,45 @@ def run(
 
 
 @app.command()
+def login(
+    platform: Annotated[str, typer.Argument(help="平台：wechat、weibo、douyin、toutiao、kuaishou 或 bilibili")],
+    cookies: Annotated[
+        Optional[Path], typer.Option("--cookies", help="导入浏览器导出的 cookie 文件（storage_state JSON、cookie 列表 JSON 或 cookies.txt），不打开窗口")
+    ] = None,
+    token: Annotated[
+        Optional[str], typer.Option("--token", help="微信公众平台登录后地址栏中的 token（与 --cookies 一起用于 wechat）")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """保存本单位在一个平台上的登录（扫码或密码登录，或导入 cookie），供读取新媒体账号使用。
+
+    登录保存在配置之外的私密目录（platforms.secrets_dir，默认 ~/.local/share/govmon/logins），
+    文件权限 0600，不写入日志，也不随报告导出。登录过期时，账号会显示“登录已过期”，再运行本命令即可。"""
+    import asyncio
+
+    from govmon.logins import LOGIN_PAGES, LoginError, LoginStore, has_login_cookie, login_in_browser, read_cookie_file
+
+    if platform not in LOGIN_PAGES:
+        raise _fail(f"平台 {platform!r} 不需要或不支持登录；可登录的平台：{'、'.join(LOGIN_PAGES)}", 2)
+    settings = load_settings(config, required=False)
+    store = LoginStore.from_settings(settings.platforms.secrets_dir)
+    try:
+        if cookies is not None:
+            state = read_cookie_file(cookies, token=token)
+            if platform == "wechat" and not state.get("token"):
+                raise LoginError("微信公众平台还需要 token：登录后台后从地址栏复制 token=后面的数字，用 --token 传入")
+            if not has_login_cookie(platform, state):
+                typer.echo(f"提示：cookie 中没有 {platform} 的登录 cookie，可能尚未登录；仍然保存。", err=True)
+        else:
+            typer.echo(f"正在打开浏览器窗口：请在窗口中登录 {platform}，登录成功后会自动保存……", err=True)
+            state = asyncio.run(login_in_browser(platform, settings.browser.executable))
+        path = store.save(platform, state)
+    except LoginError as err:
+        raise _fail(str(err), 1) from None
+    typer.echo(f"已保存 {platform} 的登录：{path}（{len(state.get('cookies') or [])} 个 cookie，权限 0600）")
+
+
+@app.command()
 def rescan(
     name: Annotated[str, typer.Argument(help="要复查的网站（id 或名称）")],
     no_wait: Annotated[bool, typer.Option("--no-wait", help="提交复查请求后立即返回，不等待结果")] = False,

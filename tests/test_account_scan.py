@@ -243,3 +243,34 @@ def test_a_saved_login_that_others_can_read_is_refused_not_used(platforms, tmp_p
     [result] = _scan(config, session_factory, event_loop_runner)
     assert result.status == "incomplete" and "权限过宽" in result.reason
     assert _open(session_factory) == {}  # our configuration problem accuses no account
+
+
+def _govmon(*args: str, cwd: Path, env: dict | None = None):
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("govmon"))
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def test_govmon_login_imports_cookies_into_the_secrets_folder(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("platforms:\n  secrets_dir: secrets\n", encoding="utf-8")
+    exported = tmp_path / "wx.json"
+    exported.write_text(json.dumps([{"name": "slave_sid", "value": "s3cr3t", "domain": "mp.weixin.qq.com"}]))
+    no_token = _govmon("login", "wechat", "--cookies", str(exported), cwd=tmp_path)
+    assert no_token.returncode == 1 and "--token" in no_token.stderr
+    assert not (tmp_path / "secrets" / "wechat.json").exists()
+
+    saved = _govmon("login", "wechat", "--cookies", str(exported), "--token", "4321", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    path = tmp_path / "secrets" / "wechat.json"
+    assert saved.stdout.strip() == f"已保存 wechat 的登录：{path}（1 个 cookie，权限 0600）"
+    assert "s3cr3t" not in saved.stdout + saved.stderr  # never printed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert LoginStore(tmp_path / "secrets").load("wechat")["token"] == "4321"
+
+    unknown = _govmon("login", "rss", cwd=tmp_path)
+    assert unknown.returncode == 2 and "可登录的平台" in unknown.stderr
+    headless = _govmon("login", "weibo", cwd=tmp_path, env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert headless.returncode == 1 and "没有图形界面" in headless.stderr and "--cookies" in headless.stderr
