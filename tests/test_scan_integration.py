@@ -24,7 +24,7 @@ from govmon.demo.run import serving_province
 from govmon.demo.server import DemoResponse, DemoServer
 from govmon.findings import dismiss_finding
 from govmon.models import Finding, LinkCheck, Page, Scan
-from govmon.scan import scan_sites
+from govmon.scan import scan_sites, scan_targets
 
 GOVMON = str(Path(sys.executable).with_name("govmon"))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,7 +47,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
         found = _findings(session_factory)
         assert set(found) == province.expected(by="scan")  # every planted defect, and nothing else
-        assert len(found) == len(SCAN_PLANTED) == 18 and len(PLANTED) == 20  # + 2 found by the probe rounds
+        assert len(found) == len(SCAN_PLANTED) == 18 and len(PLANTED) == 25  # + 2 by the probe rounds, 5 accounts
 
         # Evidence an office can check in a minute.
         base = province.server.base_urls
@@ -88,6 +88,27 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Scan).where(Scan.status == "running")) == 0
         assert session.scalar(select(func.count()).select_from(LinkCheck)) > 0
+
+
+def test_demo_accounts_exact_findings(session_factory, event_loop_runner):  # noqa: F811
+    """The demo's eight accounts on the loopback Weibo, 公众平台 and feeds: exactly the planted five,
+    none of the traps (an old pinned post, a blocked read, a moved feed)."""
+    as_of = dt.datetime.now(SHANGHAI)
+    with serving_province(as_of.date()) as province:
+        config = province.config
+        results = event_loop_runner.run(
+            scan_targets(config, session_factory, [], list(config.accounts), as_of=as_of), timeout=300)
+        found = _findings(session_factory)
+        assert set(found) == province.expected(by="accounts")
+        assert {r.target_id: r.coverage for r in results.accounts} == {
+            "shifan-fabu": "complete", "meili-shifan": "complete", "shifan-jiaotong": "complete",
+            "shifan-shuiwu": "complete", "shifan-jindu": "complete", "shifan-wenlv": "failed",
+            "shifan-jiaoyu": "blocked", "shifan-qixiang": "complete",
+        }
+        severities = {k[0]: f.severity for k, f in found.items()}
+        assert severities == {"meili-shifan": "veto", "shifan-jiaotong": "deduct", "shifan-jindu": "veto",
+                              "shifan-wenlv": "notice", "shifan-jiaoyu": "notice"}
+        assert province.platforms is not None and province.platforms.count("/feeds/fresh.rss") == 1  # the moved feed
 
 
 def _write_config(path: Path, mapping: dict) -> Path:

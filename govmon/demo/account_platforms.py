@@ -13,7 +13,8 @@ answers all three; the scenario is the account id in the URL:
 * Feeds: ``/feeds/{scenario}.rss`` / ``.atom`` / ``.json``; ``moved`` redirects (301) to the fresh
   feed, ``empty`` is a valid feed without items.
 
-Scenarios: ``fresh`` (newest 1 day old), ``stale`` (newest 20 days), ``pinned`` (an old pinned
+Scenarios: ``fresh`` (newest 1 day old), ``stale`` (newest 20 days), ``quiet`` (newest 9 days),
+``errata`` (a post with the demo lexicon's serious error), ``pinned`` (an old pinned
 post first, recent ones after; the cut-off of 7 days is reached on page 2 only), ``paged``
 (three pages; the cut-off reached on page 2; page 3 must not be asked for), ``blocked`` (the
 platform's refusal: Weibo ``{"ok":0}``, WeChat ``ret 200013``, feed HTTP 403), ``blocked_alt``
@@ -33,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from govmon.demo.province import SERIOUS_TERM
 
 SAVED_SESSION = "saved-session-0001"
 SAVED_TOKEN = "1234567"
@@ -63,6 +66,8 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
     "pinned": _pages([(200, True), (1, False), (2, False)], [(4, False), (9, False), (12, False)], start=300),
     "paged": _pages([(1, False), (2, False), (3, False)], [(5, False), (9, False), (12, False)], [(15, False), (16, False), (17, False)], start=400),
     "untimed": _pages([(2, False), (11, False)], start=500),
+    "quiet": _pages([(9, False), (12, False), (20, False)], start=600),  # newest 9 days old
+    "errata": [[FakePost(700, f"热烈庆祝{SERIOUS_TERM}成立77周年", 2), FakePost(701, "第701条 政务信息发布", 5)]],
 }
 REFUSALS = ("blocked", "blocked_alt", "expired")
 WEIBO_UIDS = {name: str(5000000000 + i) for i, name in enumerate((*SCENARIOS, *REFUSALS))}

@@ -1,4 +1,4 @@
-"""The demonstration province: six registered sites, every browser-free check planted.
+"""The demonstration province: six registered sites and eight new-media accounts, every check planted.
 
 All content is invented. Dates are relative to the monitoring time point (``as_of``),
 so the demo shows the same findings on any day. Each site has its own template, as
@@ -12,7 +12,9 @@ real county and department sites do:
   during the demo's simulated week of availability probes every 12th visit gets a 503)
 * 示范镇人民政府网站 (registered but down: nothing listens on its address)
 
-:data:`PLANTED` lists what a correct scan must find; :data:`TRAPS` what it must not.
+The accounts (:data:`ACCOUNTS`) live on the loopback Weibo, 公众平台 and feed server of
+govmon/demo/account_platforms.py. :data:`PLANTED` lists what a correct scan must find;
+:data:`TRAPS` what it must not.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ class Planted:
     check: str
     subject: str  # path relative to the site's base URL, or a literal subject
     why: str
-    by: str = "scan"  # what finds it: "scan" (govmon scan) or "probes" (the availability probe rounds)
+    by: str = "scan"  # what finds it: "scan" (a site scan), "probes" (the availability probe rounds), "accounts"
 
 
-PLANTED: tuple[Planted, ...] = (
+SITE_PLANTED: tuple[Planted, ...] = (
     Planted("shifan-county", "content.date_order", "/zcwj/202305/t1042.html", "信息公开元数据表中发布日期比成文日期早 2 天"),
     Planted("shifan-county", "column.stale", "/zwdt/", "政务动态 40 天未更新"),
     Planted("shifan-county", "links.broken", "/zt/2019/index.html", "首页专题链接 404"),
@@ -63,12 +65,12 @@ PLANTED: tuple[Planted, ...] = (
             "首页时常打不开：每 12 次访问有 1 次返回 503，近 7 天失败率 7.86%，超过 5%", by="probes"),
 )
 # What one scan alone finds (the probe verdicts need the simulated week of probe rounds).
-SCAN_PLANTED: tuple[Planted, ...] = tuple(p for p in PLANTED if p.by == "scan")
+SCAN_PLANTED: tuple[Planted, ...] = tuple(p for p in SITE_PLANTED if p.by == "scan")
 # The availability probe rounds the demo simulates: 20 a day for 7 days, the minimum sample.
 PROBE_ROUNDS = 140
 FLAKY_EVERY = 12  # the transport bureau's server fails every 12th visit while probed
 
-TRAPS: tuple[str, ...] = (
+SITE_TRAPS: tuple[str, ...] = (
     "meta PubDate 与页面发布日期不同：以页面可见日期为准，不报日期问题",
     "附件日期晚于落款：成文日期取落款，不报发布日期早于成文日期",
     "列表标题被截断（…）：不算文不对题",
@@ -492,6 +494,51 @@ SITES: tuple[DemoSite, ...] = (
              (("交通要闻", "/jtyw/", "news"), ("通知公告", "/tzgg/", "notice"))),
     DemoSite("shifan-town", "示范镇人民政府网站", "示范镇人民政府", "department_channel", ()),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    id: str
+    name: str
+    organizer: str
+    platform: str  # weibo | wechat | rss
+    scenario: str  # the loopback platform's scenario (govmon/demo/account_platforms.py)
+
+
+# The new-media accounts of the demo province, read on the loopback platforms.
+ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("shifan-fabu", "示范县发布", "示范县人民政府", "weibo", "fresh"),
+    DemoAccount("meili-shifan", "魅力示范", "示范区人民政府", "weibo", "stale"),
+    DemoAccount("shifan-jiaotong", "示范交通", "示范市交通运输局", "weibo", "quiet"),
+    DemoAccount("shifan-shuiwu", "示范水务", "示范市水务局", "wechat", "pinned"),
+    DemoAccount("shifan-jindu", "示范禁毒", "示范市公安局", "wechat", "errata"),
+    DemoAccount("shifan-wenlv", "示范文旅", "示范市文化广电旅游局", "wechat", "expired"),
+    DemoAccount("shifan-jiaoyu", "示范教育", "示范市教育局", "weibo", "blocked"),
+    DemoAccount("shifan-qixiang", "示范气象", "示范市气象局", "rss", "moved"),
+)
+# The serious error of 示范禁毒 is in the post the fake 公众平台 lists as article 700.
+ERRATA_POST_ID = "2650000700_1"
+
+ACCOUNT_PLANTED: tuple[Planted, ...] = (
+    Planted("meili-shifan", "account.stale", "no_recent_post", "微博最新一条发布于 20 天前：超过 2 周，单项否决",
+            by="accounts"),
+    Planted("shifan-jiaotong", "account.stale", "no_recent_post", "微博最新一条发布于 9 天前：1 周内无更新，列为突出问题（不否决）",
+            by="accounts"),
+    Planted("shifan-jindu", "account.serious_error", f"{SERIOUS_TERM}@{ERRATA_POST_ID}", "公众号文章标题把国名写成“中国人民共和国”",
+            by="accounts"),
+    Planted("shifan-wenlv", "account.unreachable", "unreadable", "公众平台登录已过期（ret 200003）：提示重新登录，不判定更新",
+            by="accounts"),
+    Planted("shifan-jiaoyu", "account.unreachable", "unreadable", "微博拒绝访问（ok 0）：提示平台拒绝，不判定更新",
+            by="accounts"),
+)
+ACCOUNT_TRAPS: tuple[str, ...] = (
+    "示范水务：置顶的是 200 天前的旧文，后面有 1 天前的新文：不算不更新",
+    "示范教育、示范文旅：读不到内容（被拒绝、登录过期）：只提示无法访问，不报不更新",
+    "示范气象：订阅源地址已迁移（301 重定向）：跟随到新地址读取，不报无法访问",
+)
+
+PLANTED: tuple[Planted, ...] = SITE_PLANTED + ACCOUNT_PLANTED
+TRAPS: tuple[str, ...] = SITE_TRAPS + ACCOUNT_TRAPS
 
 _BUILDERS = {"shifan-county": _county, "shifan-water": _water, "shifan-edu": _education,
              "shifan-district": _district, "shifan-transport": _transport}

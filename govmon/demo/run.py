@@ -12,25 +12,31 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy import select
 
-from govmon.config import CATEGORIES, Config
+from govmon.config import CATEGORIES, PLATFORMS, Config
+from govmon.demo.account_platforms import AccountPlatforms
 from govmon.demo.province import (
+    ACCOUNTS,
     PLANTED,
     PROBE_ROUNDS,
     SERIOUS_TERM,
     SITES,
     TRAPS,
+    DemoAccount,
     FlakyHome,
     Planted,
     province_sites,
 )
 from govmon.demo.server import DemoServer, unused_url
+from govmon.logins import LoginStore
 
 
 class DemoProvince:
     """The demo sites being served, their config, and where each planted defect lives."""
 
-    def __init__(self, server: DemoServer, config: Config, offline_url: str, mapping: dict[str, Any]) -> None:
+    def __init__(self, server: DemoServer, config: Config, offline_url: str, mapping: dict[str, Any],
+                 platforms: AccountPlatforms | None = None) -> None:
         self.server = server
+        self.platforms = platforms  # the loopback Weibo / 公众平台 / feeds of the accounts
         self.config = config
         self.offline_url = offline_url
         self.mapping = mapping  # the config as a plain mapping, e.g. to write a config.yaml
@@ -91,8 +97,17 @@ def simulate_probe_week(province: DemoProvince, sessions: Any, as_of: dt.datetim
         province.flaky.stop()
 
 
-def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> dict[str, Any]:
-    """The demo province's config.yaml content (a plain mapping)."""
+def account_url(platforms: AccountPlatforms, account: DemoAccount) -> str:
+    if account.platform == "weibo":
+        return platforms.weibo_url(account.scenario)
+    if account.platform == "wechat":
+        return platforms.wechat_url(account.scenario)
+    return platforms.feed_url(account.scenario)
+
+
+def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None,
+                        platforms: AccountPlatforms | None = None, secrets_dir: Path | None = None) -> dict[str, Any]:
+    """The demo province's config.yaml content (a plain mapping); accounts when ``platforms`` is given."""
     sites = []
     for site in SITES:
         base = base_urls.get(site.id, down_url.rstrip("/"))
@@ -101,9 +116,15 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
         if site.columns:
             entry["columns"] = [{"name": n, "url": base + path, "kind": k} for n, path, k in site.columns]
         sites.append(entry)
+    accounts = [{"id": a.id, "name": a.name, "organizer": a.organizer, "platform": a.platform,
+                 "url": account_url(platforms, a)} for a in ACCOUNTS] if platforms is not None else []
     return {
         "database": database,
         "sites": sites,
+        "accounts": accounts,
+        # one request at a time per platform, 50 ms apart: the pace of a real registry (2 s) shortened
+        "platforms": {"pace": {"interval_s": 0.05, "backoff_s": 0.1},
+                      **({"secrets_dir": str(secrets_dir)} if secrets_dir is not None else {})},
         # Loopback hosts: the demo's off-site links are on 127.0.0.x; 5 ms between requests
         # is still a delay > 0, which keeps Scrapy's per-site concurrency limit in force.
         "crawl": {"allow_private_addresses": True, "download_delay_s": 0.005, "timeout_s": 5, "retries": 1,
@@ -125,9 +146,13 @@ def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator
     for label, site in province_sites(as_of, helper_base=server.base_urls["helper"], offline_url=offline).items():
         server.mount(label, site)
     base_urls = {k: v for k, v in server.base_urls.items() if k != "helper"}
-    with server:
-        mapping = demo_config_mapping(base_urls, down, database=database)
-        yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping)
+    platform_now = dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    with server, AccountPlatforms(platform_now, host="127.0.0.249") as platforms, \
+            tempfile.TemporaryDirectory(prefix="govmon-demo-logins-") as secrets:
+        LoginStore(Path(secrets)).save("wechat", platforms.wechat_login())  # the office's saved 公众平台 login
+        mapping = demo_config_mapping(base_urls, down, database=database, platforms=platforms,
+                                      secrets_dir=Path(secrets))
+        yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping, platforms)
 
 
 def run_demo(database: str | None = None) -> int:
@@ -151,8 +176,11 @@ def run_demo(database: str | None = None) -> int:
                        "真实访问各网站，结果记在过去 7 天均匀分布的时间点上（回环地址上几秒内完成）……")
             outcomes = simulate_probe_week(province, sessions, as_of)
             typer.echo(render_probe_summary(outcomes, config.checks.site_unreachable.window_days))
-            typer.echo("\n正在扫描（首页 → 栏目 → 列表 → 最新文章 → 全部链接）……")
-            results = run_scan(config, sessions, list(config.sites), as_of=as_of,
+            typer.echo(f"\n{len(config.accounts)} 个新媒体账号，在本机回环地址上模拟的微博、微信公众平台和订阅源上：")
+            for account in config.accounts:
+                typer.echo(f"  {account.name}（{PLATFORMS[account.platform]}）：{account.url}")
+            typer.echo("\n正在扫描网站（首页 → 栏目 → 列表 → 最新文章 → 全部链接）并读取各账号最近的发布……")
+            results = run_scan(config, sessions, list(config.sites), list(config.accounts), as_of=as_of,
                                progress=lambda message: typer.echo("  " + message))
             typer.echo("\n" + render_scan_summary(results, as_of))
             with sessions() as session:
