@@ -1,7 +1,7 @@
 """重新检查: the console asks for one target to be scanned again and shows the result.
 
 The console knows rescans only through :class:`Rescanner`. :class:`InProcessRescanner`
-runs :func:`govmon.scan.scan_sites` for the one site in the event loop that serves the
+runs :func:`govmon.scan.scan_targets` for the one site or account in the event loop that serves the
 console (the process's one loop, which also hosts the Twisted reactor). The ``govmon run``
 service can hand the app its own implementation that queues the request with its
 scheduler or the cluster queue instead.
@@ -17,7 +17,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from govmon.config import Config, Site, TargetNotFound
+from govmon.config import Account, Config, Site, TargetNotFound
 from govmon.models import utcnow
 
 __all__ = ["InProcessRescanner", "RescanError", "RescanStatus", "Rescanner"]
@@ -26,7 +26,7 @@ STATE_LABELS = {"queued": "排队中", "running": "正在检查", "done": "已�
 
 
 class RescanError(ValueError):
-    """The target cannot be rescanned (not a registered site, accounts not supported…)."""
+    """The target cannot be rescanned (not registered, or switched off)."""
 
 
 @dataclass(frozen=True)
@@ -86,38 +86,37 @@ class InProcessRescanner:
         self._latest: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def _site(self, target_id: str) -> Site:
+    def _target(self, target_id: str) -> Site | Account:
         try:
             target = self.config.find_target(target_id)
         except TargetNotFound:
             raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
-        if not isinstance(target, Site):
-            raise RescanError("新媒体账号的重新检查尚未提供，目前只能重新检查网站")
         if not target.enabled:
             raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
         return target
 
     async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
-        site = self._site(target_id)
-        current = self.latest(site.id)
+        target = self._target(target_id)
+        current = self.latest(target.id)
         if current is not None and not current.finished:
             return current
         handle = uuid.uuid4().hex
-        status = RescanStatus(handle=handle, target_id=site.id, requested_by=requested_by, requested_at=utcnow())
+        status = RescanStatus(handle=handle, target_id=target.id, requested_by=requested_by, requested_at=utcnow())
         self._jobs[handle] = status
-        self._latest[site.id] = handle
-        self._tasks[handle] = asyncio.get_running_loop().create_task(self._run(handle, site))
+        self._latest[target.id] = handle
+        self._tasks[handle] = asyncio.get_running_loop().create_task(self._run(handle, target))
         self._forget_old()
         return status
 
-    async def _run(self, handle: str, site: Site) -> None:
-        from govmon.scan import scan_sites
+    async def _run(self, handle: str, target: Site | Account) -> None:
+        from govmon.scan import scan_targets
 
         self._jobs[handle] = replace(self._jobs[handle], state="running")
         try:
             as_of = dt.datetime.now(self.config.tzinfo)
-            results = await scan_sites(self.config, self.sessions, [site], as_of=as_of)
-            result = results[0]
+            sites, accounts = ([target], []) if isinstance(target, Site) else ([], [target])
+            results = await scan_targets(self.config, self.sessions, sites, accounts, as_of=as_of)
+            result = (results.sites or results.accounts)[0]
             self._jobs[handle] = replace(
                 self._jobs[handle],
                 state="done" if result.status != "failed" else "failed",
