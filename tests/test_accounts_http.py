@@ -261,9 +261,14 @@ def test_pace_spaces_requests_and_backs_off() -> None:
         pace.blocked()
         async with pace.slot():
             pass
+        async with pace.slot():  # answered: the next refusal starts the back-off again
+            pass
+        pace.blocked()
+        async with pace.slot():
+            pass
 
     asyncio.run(run())
-    assert slept == [2.0, 2.0, 30.0, 60.0]
+    assert slept == [2.0, 2.0, 30.0, 60.0, 2.0, 30.0]
 
 
 def test_pace_settings_from_config() -> None:

@@ -1,5 +1,9 @@
 """Per-platform pacing: N requests in flight, at least ``interval_s`` apart, back-off after blocks.
 
+A refusal delays the platform's next request by ``backoff_s``, doubled for each further refusal in
+a row (up to ``backoff_max_s``); once a request after the last refusal has gone through unrefused,
+the next refusal starts again from ``backoff_s``.
+
 Settings: ``platforms.pace`` and ``platforms.pace_overrides.<platform>`` in config.yaml.
 """
 
@@ -23,22 +27,28 @@ class PlatformPace:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._lock = asyncio.Lock()
         self._next_start = 0.0
-        self._blocks = 0
+        self._blocks = 0  # refusals in a row: the back-off doubles with each, and resets after an answer
+        self._last_start = float("-inf")
+        self._last_block = float("-inf")
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._slots:
             async with self._lock:
+                if self._blocks and self._last_block < self._last_start:
+                    self._blocks = 0  # the request after the last refusal was answered
                 wait = self._next_start - self._clock()
                 if wait > 0:
                     await self._sleep(wait)
-                self._next_start = self._clock() + self.settings.interval_s
+                self._last_start = self._clock()
+                self._next_start = self._last_start + self.settings.interval_s
             yield
 
     def blocked(self) -> None:
         delay = min(self.settings.backoff_s * (2**self._blocks), self.settings.backoff_max_s)
         self._blocks += 1
-        self._next_start = max(self._next_start, self._clock() + delay)
+        self._last_block = self._clock()
+        self._next_start = max(self._next_start, self._last_block + delay)
 
     @property
     def blocks(self) -> int:
