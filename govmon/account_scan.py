@@ -32,9 +32,9 @@ from govmon.browser_audits import browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import PLATFORMS, Account, Config
 from govmon.crawler.accounts.adapters import adapter_for
-from govmon.crawler.accounts.base import AccountRef, AccountSnapshot, Pace, ReadContext
+from govmon.crawler.accounts.base import AccountRef, AccountSnapshot, ReadContext
 from govmon.crawler.accounts.http import new_http_client
-from govmon.crawler.accounts.pace import NoPace, Paces
+from govmon.crawler.accounts.pace import Paces
 from govmon.crawler.browser import BrowserPool
 from govmon.db import write_lock
 from govmon.findings import record_findings
@@ -69,7 +69,6 @@ class AccountScanResult:
 class AccountScanner:
     """Reads accounts of one config into one database, ``platforms.concurrent_reads`` at a time.
 
-    ``paced`` False switches the per-platform pace off (the benchmark's "pace off" run only).
     ``browser``: a pool shared with the site scans; None opens one when a browser adapter needs it.
     """
 
@@ -83,7 +82,6 @@ class AccountScanner:
         progress: Callable[[str], None] | None = None,
         owner: str | None = None,
         lease: dt.timedelta = SCAN_LEASE,
-        paced: bool = True,
         browser: BrowserPool | None = None,
     ) -> None:
         self.config = config
@@ -93,7 +91,7 @@ class AccountScanner:
         self.progress = progress or (lambda message: None)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = lease
-        self.paces: Paces | None = Paces.from_settings(config.platforms) if paced else None
+        self.paces = Paces.from_settings(config.platforms)
         self.browser = browser
         self.logins = LoginStore.from_settings(config.platforms.secrets_dir)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
@@ -158,10 +156,9 @@ class AccountScanner:
             login = await asyncio.to_thread(self.logins.load, account.platform)
         except LoginError as err:
             return AccountSnapshot("failed", reason=str(err), ours=True)
-        pace: Pace = self.paces.for_platform(account.platform) if self.paces is not None else NoPace()
         ctx = ReadContext(
             http=http,  # type: ignore[arg-type]
-            pace=pace,
+            pace=self.paces.for_platform(account.platform),
             timezone=self.config.tzinfo,
             now=self.as_of,
             since=self.since,

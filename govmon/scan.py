@@ -262,7 +262,6 @@ async def scan_targets(
     as_of: dt.datetime,
     progress: Callable[[str], None] | None = None,
     handle_signals: bool = False,
-    paced: bool = True,
 ) -> ScanResults:
     """Scan ``sites`` and read ``accounts`` side by side in the running loop, with one browser
     between them; SIGINT/SIGTERM (when handled) stop cleanly."""
@@ -273,7 +272,7 @@ async def scan_targets(
         site_scanner = SiteScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress,
                                    browser=browser)
         account_scanner = AccountScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress,
-                                         browser=browser, paced=paced)
+                                         browser=browser)
         site_results, account_results = await asyncio.gather(
             site_scanner.scan(sites) if sites else _nothing(),
             account_scanner.scan(accounts) if accounts else _nothing(),
