@@ -99,19 +99,30 @@ class AccountScanner:
         self.since = as_of - dt.timedelta(days=max(stale.veto_days, stale.flag_days) + 1)
 
     async def scan(self, accounts: Sequence[Account]) -> list[AccountScanResult]:
+        """Read ``accounts``: each platform's queue by as many workers as its pace lets in at once,
+        ``platforms.concurrent_reads`` reads in all (so one slow platform never holds up the others)."""
         await asyncio.to_thread(self._sync_registry)
         limit = asyncio.Semaphore(self.config.platforms.concurrent_reads)
         own_browser = None
         if self.browser is None and any(adapter_for(a.platform).needs_browser for a in accounts):
             own_browser = self.browser = browser_pool(self.config)
         http = new_http_client(self.config.crawl.user_agent, self.config.platforms.timeout_s)
+        queues: dict[str, list[int]] = {}
+        for index, account in enumerate(accounts):
+            queues.setdefault(account.platform, []).append(index)
+        results: list[AccountScanResult | None] = [None] * len(accounts)
 
-        async def one(account: Account) -> AccountScanResult:
-            async with limit:
-                return await self.scan_account(account, http)
+        async def worker(waiting: list[int]) -> None:
+            while waiting:
+                index = waiting.pop(0)
+                async with limit:
+                    results[index] = await self.scan_account(accounts[index], http)
 
+        workers = [worker(waiting) for platform, waiting in queues.items()
+                   for _ in range(min(len(waiting), self.config.platforms.pace_for(platform).concurrency))]
         try:
-            return list(await asyncio.gather(*(one(account) for account in accounts)))
+            await asyncio.gather(*workers)
+            return [r for r in results if r is not None]
         finally:
             await http.aclose()
             if own_browser is not None:

@@ -135,12 +135,13 @@ def platforms():
         yield server
 
 
-def _province(platforms: AccountPlatforms, tmp_path: Path, accounts: list[dict], **extra) -> Config:
+def _province(fake: AccountPlatforms, tmp_path: Path, accounts: list[dict], pace: dict | None = None,
+              **extra) -> Config:
     secrets = tmp_path / "logins"
-    LoginStore(secrets).save("wechat", platforms.wechat_login())
+    LoginStore(secrets).save("wechat", fake.wechat_login())
     return Config.from_mapping({
         "sites": [], "accounts": accounts, "browser": {"enabled": False},
-        "platforms": {**FAST_PACE, "secrets_dir": str(secrets)}, **extra,
+        "platforms": {**FAST_PACE, **(pace or {}), "secrets_dir": str(secrets)}, **extra,
     })
 
 
@@ -274,3 +275,17 @@ def test_govmon_login_imports_cookies_into_the_secrets_folder(tmp_path: Path) ->
     assert unknown.returncode == 2 and "可登录的平台" in unknown.stderr
     headless = _govmon("login", "weibo", cwd=tmp_path, env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert headless.returncode == 1 and "没有图形界面" in headless.stderr and "--cookies" in headless.stderr
+
+
+def test_a_platform_backing_off_holds_up_no_other_platform(platforms, tmp_path, session_factory, event_loop_runner):  # noqa: F811
+    """Weibo refuses first and backs off 3 s; the feeds queued after it are read meanwhile."""
+    weibo = [{"id": f"wb{i}", "name": f"微博{i}", "platform": "weibo", "url": platforms.weibo_url(s)}
+             for i, s in enumerate(("blocked", "fresh", "stale"))]
+    feeds = [{"id": f"rss{i}", "name": f"订阅{i}", "platform": "rss", "url": platforms.feed_url("fresh")} for i in range(4)]
+    config = _province(platforms, tmp_path, weibo + feeds,
+                       pace={"pace": {"interval_s": 0.0, "backoff_s": 3.0}, "concurrent_reads": 2})
+    results = _scan(config, session_factory, event_loop_runner)
+    assert [r.target_id for r in results] == ["wb0", "wb1", "wb2", "rss0", "rss1", "rss2", "rss3"]  # config order
+    with session_factory() as session:
+        finished = {target: at for target, at in session.execute(select(Scan.target_id, Scan.finished_at))}
+    assert max(finished[f"rss{i}"] for i in range(4)) < finished["wb1"]  # read during Weibo's back-off
