@@ -25,7 +25,10 @@ def _examined(artifacts: SiteArtifacts) -> list[ArticleObs]:
     for article in artifacts.articles:
         page = article.page
         # Only pages the gatherer recognised as articles: a list entry may also lead to a
-        # sub-column, a video page or a form, which need no publish date.
+        # sub-column, a video page or a form, which need no publish date. A message of an
+        # interaction column is dated by its 留言时间 (interaction.unanswered reads it).
+        if article.message is not None:
+            continue
         if page.ok and page.is_html and page.page_type == "article" and page.url not in seen:
             seen.add(page.url)
             result.append(article)

@@ -37,14 +37,19 @@ from govmon.checks import (
     content_serious_error,
     content_title_mismatch,
     content_undated,
+    interaction_missing,
+    interaction_unanswered,
     links_broken,
     links_external_unsafe,
     page_render,
     page_slow,
     site_elderly,
     site_homepage_stale,
+    site_https,
     site_identifiers,
+    site_ipv6,
     site_mobile,
+    site_search,
     site_unreachable,
     site_zhaocuo_entry,
 )
@@ -130,6 +135,11 @@ for _module in (
     page_render,
     site_mobile,
     site_elderly,
+    interaction_missing,
+    interaction_unanswered,
+    site_search,
+    site_https,
+    site_ipv6,
 ):
     register(_module)
 
@@ -150,6 +160,9 @@ _MISSING_REASONS = {
     "links": "本次扫描未检查链接",
     "lexicon": "未配置严重表述错误词库",
     "browser_audits": "本次扫描未用浏览器检查（未找到浏览器或已停用）",
+    "tls": "本次扫描未检查 HTTPS（首页未能读取）",
+    "ipv6": "本次扫描未检查 IPv6（首页未能读取）",
+    "search": "本次扫描未检查站内搜索（首页未能读取）",
 }
 
 

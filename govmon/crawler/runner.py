@@ -300,6 +300,7 @@ def build_settings(
         "GOVMON_CRAWL_DELAY_MAX": 30.0,
         "GOVMON_MAX_PAGES": int(getattr(crawl, "max_pages_per_site", 500)),
         "GOVMON_ARTICLES_PER_COLUMN": int(getattr(crawl, "articles_per_column", 10)),
+        "GOVMON_MESSAGES_PER_COLUMN": int(getattr(crawl, "messages_per_column", 30)),
         "GOVMON_LIST_PAGES_PER_COLUMN": list_pages,
         "GOVMON_MAX_PAGE_BYTES": max_page_bytes,
         "GOVMON_MAX_LINK_CHECKS": int(crawl.max_link_checks),
