@@ -72,22 +72,29 @@ def _time(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+def fact_obs(kind: str, d: dict[str, Any]) -> TlsObs | Ipv6Obs | SearchObs | None:
+    """A stored observation (``site_facts.data``, as the gatherer made it) as the checks see it."""
+    if kind == "tls":
+        return TlsObs(url=d.get("url", ""), answered=bool(d.get("answered")), valid=bool(d.get("valid")),
+                      error=d.get("error"), verify_error=d.get("verify_error"),
+                      not_after=_time(d.get("not_after")), days_left=d.get("days_left"))
+    if kind == "ipv6":
+        return Ipv6Obs(host=d.get("host", ""), addresses=tuple(d.get("addresses") or ()),
+                       answered=bool(d.get("answered")), tried=d.get("tried"), status=d.get("status"),
+                       error=d.get("error"), resolve_error=d.get("resolve_error"))
+    if kind == "search":
+        return SearchObs(home_url=d.get("home_url", ""), form=d.get("form"), query=d.get("query"),
+                         article_url=d.get("article_url"), result_url=d.get("result_url"),
+                         status=d.get("status"), error=d.get("error"), found=d.get("found"),
+                         result_links=d.get("result_links"))
+    return None
+
+
 def load_site_facts(session: Session, scan_id: int) -> dict[str, Any]:
     """``{"tls": TlsObs, "ipv6": Ipv6Obs, "search": SearchObs}`` of the scan, those observed."""
     result: dict[str, Any] = {}
     for row in session.scalars(select(SiteFact).where(SiteFact.scan_id == scan_id).order_by(SiteFact.id)):
-        d = row.data or {}
-        if row.kind == "tls":
-            result["tls"] = TlsObs(url=d.get("url", ""), answered=bool(d.get("answered")), valid=bool(d.get("valid")),
-                                   error=d.get("error"), verify_error=d.get("verify_error"),
-                                   not_after=_time(d.get("not_after")), days_left=d.get("days_left"))
-        elif row.kind == "ipv6":
-            result["ipv6"] = Ipv6Obs(host=d.get("host", ""), addresses=tuple(d.get("addresses") or ()),
-                                     answered=bool(d.get("answered")), tried=d.get("tried"), status=d.get("status"),
-                                     error=d.get("error"), resolve_error=d.get("resolve_error"))
-        elif row.kind == "search":
-            result["search"] = SearchObs(home_url=d.get("home_url", ""), form=d.get("form"), query=d.get("query"),
-                                         article_url=d.get("article_url"), result_url=d.get("result_url"),
-                                         status=d.get("status"), error=d.get("error"), found=d.get("found"),
-                                         result_links=d.get("result_links"))
+        obs = fact_obs(row.kind, row.data or {})
+        if obs is not None:
+            result[row.kind] = obs
     return result
