@@ -46,12 +46,14 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
         return []
     home = artifacts.home
     assert home is not None
+    excluded_seen: dict[str, str] = {c.url: c.name for c in excluded_columns(artifacts.columns, excluded)}
+    for link in home_links:
+        if link.visible and channel_role(link.text, None, excluded) == "excluded":
+            excluded_seen.setdefault(link.url, link.text)
     evidence: dict[str, Any] = {
         "home_url": home.url,
         "consultation_columns": [{"name": c.name, "url": c.url, "readable": c.readable} for c in consult],
-        "excluded_channels": [{"name": c.name, "url": c.url} for c in excluded_columns(artifacts.columns, excluded)]
-        + [{"name": link.text, "url": link.url} for link in home_links
-           if link.visible and channel_role(link.text, None, excluded) == "excluded"],
+        "excluded_channels": [{"name": name, "url": url} for url, name in excluded_seen.items()],
     }
     unreadable = "（已登记的咨询栏目无法打开）" if consult else ""
     return [NewFinding(check_id=id, subject="consultation", severity=severity,
