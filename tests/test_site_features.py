@@ -18,10 +18,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from loopback import LoopbackServer, Reply, dead_address, html, next_loopback_host
 
 from govmon.checks import site_https, site_ipv6, site_search
@@ -29,55 +25,14 @@ from govmon.checks.artifacts import PageObs, SiteArtifacts, TargetInfo
 from govmon.checks.registry import run_checks
 from govmon.config import Config
 from govmon.crawler.extract import extract_page
+from govmon.demo.certs import LoopbackCA
 from govmon.crawler.site_features import observe_ipv6, observe_search, observe_tls, pick_search_item
 from govmon.site_facts import fact_obs
 
 TZ = ZoneInfo("Asia/Shanghai")
-NOW = dt.datetime.now(dt.UTC)
 
 
-# --- certificates ---------------------------------------------------------------------------------
-
-
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _cert(subject: str, ip: str | None, key, issuer_name: x509.Name, issuer_key, *, days_before: int,
-          days_after: int, ca: bool = False) -> x509.Certificate:
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(NOW - dt.timedelta(days=days_before))
-               .not_valid_after(NOW + dt.timedelta(days=days_after))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if ip is not None:
-        import ipaddress
-
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
-                                        critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-class LoopbackCA:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.cert = _cert("govmon test CA", None, self.key, _name("govmon test CA"), self.key,
-                          days_before=10, days_after=3650, ca=True)
-        self.file = directory / "ca.pem"
-        self.file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-
-    def leaf(self, ip: str, *, days_before: int = 1, days_after: int = 365, self_signed: bool = False) -> tuple[Path, Path]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        if self_signed:
-            cert = _cert(ip, ip, key, _name(ip), key, days_before=days_before, days_after=days_after)
-        else:
-            cert = _cert(ip, ip, key, self.cert.subject, self.key, days_before=days_before, days_after=days_after)
-        cert_file, key_file = self.directory / f"{ip}.crt", self.directory / f"{ip}.key"
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-        return cert_file, key_file
+# --- certificates (govmon.demo.certs.LoopbackCA) --------------------------------------------------
 
 
 class TlsServer:
@@ -133,9 +88,9 @@ def _judge_tls(data: dict) -> list:
 @pytest.mark.parametrize("kind", ["valid", "expired", "expiring", "self_signed"])
 def test_https_certificates(ca, kind):
     host = next_loopback_host()
-    lifetime = {"valid": dict(days_after=365), "expired": dict(days_before=100, days_after=-3),
-                "expiring": dict(days_after=10), "self_signed": dict(days_after=365, self_signed=True)}[kind]
-    server = TlsServer(host, *ca.leaf(host, **lifetime))
+    lifetime = {"valid": dict(days_left=365), "expired": dict(days_old=100, days_left=-3),
+                "expiring": dict(days_left=10), "self_signed": dict(days_left=365, self_signed=True)}[kind]
+    server = TlsServer(host, *ca.issue(host, **lifetime))
     try:
         data = asyncio.run(observe_tls(f"http://{host}:8080/", https_port=server.port, extra_ca_file=ca.file,
                                        timeout_s=5))
@@ -164,7 +119,7 @@ def test_https_certificates(ca, kind):
 
 def test_https_expiry_warning_is_a_setting(ca):
     host = next_loopback_host()
-    server = TlsServer(host, *ca.leaf(host, days_after=45))
+    server = TlsServer(host, *ca.issue(host, days_left=45))
     try:
         data = asyncio.run(observe_tls(f"http://{host}/", https_port=server.port, extra_ca_file=ca.file, timeout_s=5))
     finally:
@@ -177,7 +132,7 @@ def test_https_expiry_warning_is_a_setting(ca):
 
 def test_valid_certificate_untrusted_without_the_extra_ca(ca):
     host = next_loopback_host()
-    server = TlsServer(host, *ca.leaf(host))
+    server = TlsServer(host, *ca.issue(host))
     try:
         data = asyncio.run(observe_tls(f"http://{host}/", https_port=server.port, timeout_s=5))
     finally:
