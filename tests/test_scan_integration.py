@@ -47,7 +47,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
         found = _findings(session_factory)
         assert set(found) == province.expected(by="scan")  # every planted defect, and nothing else
-        assert len(found) == len(SCAN_PLANTED) == 18 and len(PLANTED) == 20  # + 2 found by the probe rounds
+        assert len(found) == len(SCAN_PLANTED) == 27 and len(PLANTED) == 29  # + 2 found by the probe rounds
 
         # Evidence an office can check in a minute.
         base = province.server.base_urls

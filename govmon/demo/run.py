@@ -13,7 +13,10 @@ import typer
 from sqlalchemy import select
 
 from govmon.config import CATEGORIES, Config
+from govmon.demo.certs import LoopbackCA
 from govmon.demo.province import (
+    HTTPS_DAYS_LEFT,
+    IPV6_SITES,
     PLANTED,
     PROBE_ROUNDS,
     SERIOUS_TERM,
@@ -91,7 +94,8 @@ def simulate_probe_week(province: DemoProvince, sessions: Any, as_of: dt.datetim
         province.flaky.stop()
 
 
-def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None) -> dict[str, Any]:
+def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None,
+                        tls: dict[str, Any] | None = None) -> dict[str, Any]:
     """The demo province's config.yaml content (a plain mapping)."""
     sites = []
     for site in SITES:
@@ -112,6 +116,8 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
         # one load a page and one article a site besides the home and list pages: keeps the demo
         # quick (the defaults, 3 loads and 3 articles, are what a real registry gets)
         "browser": {"articles": 1, "loads": 1},
+        # the demo's HTTPS: one port on every site's address, certificates from the demo CA
+        **({"tls": tls} if tls else {}),
     }
 
 
@@ -119,15 +125,20 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
 def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator[DemoProvince]:
     """Serve the demo province on loopback for the duration of the ``with`` block."""
     labels = [site.id for site in SITES if site.id != "shifan-town"] + ["helper"]
-    server = DemoServer(labels)
+    server = DemoServer(labels, ipv6_labels=IPV6_SITES)
     offline = unused_url("127.0.0.250")
     down = unused_url("127.0.0.251")
     for label, site in province_sites(as_of, helper_base=server.base_urls["helper"], offline_url=offline).items():
         server.mount(label, site)
     base_urls = {k: v for k, v in server.base_urls.items() if k != "helper"}
-    with server:
-        mapping = demo_config_mapping(base_urls, down, database=database)
-        yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping)
+    with tempfile.TemporaryDirectory(prefix="govmon-demo-ca-") as ca_dir:
+        ca = LoopbackCA(Path(ca_dir))
+        port = server.serve_https({label: ca.issue(server.addresses[label], days_left=days)
+                                   for label, days in HTTPS_DAYS_LEFT.items() if days is not None})
+        tls = {"https_port": port, "extra_ca_file": str(ca.file), "timeout_s": 5}
+        with server:
+            mapping = demo_config_mapping(base_urls, down, database=database, tls=tls)
+            yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping)
 
 
 def run_demo(database: str | None = None) -> int:
