@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from govmon.checks.artifacts import Ipv6Obs, SearchObs, TlsObs
 from govmon.config import Config, Site
 from govmon.crawler.site_features import observe_ipv6, observe_search, observe_tls, pick_search_item
-from govmon.crawler.urls import host_of
+from govmon.crawler.urls import host_of, is_private_address, site_hosts
 from govmon.db import write_lock
 from govmon.models import ListItem, Page, SiteFact
 
@@ -45,12 +45,17 @@ async def gather_site_facts(config: Config, sessions: sessionmaker[Session], sca
     agent, timeout = config.crawl.user_agent, config.crawl.timeout_s
     forms = list(facts.get("search_forms") or ())
     item = pick_search_item(items, host_of(home_url))
-    tls, ipv6, search = await asyncio.gather(
-        observe_tls(url, https_port=config.tls.https_port, extra_ca_file=config.tls.extra_ca_file,
-                    timeout_s=config.tls.timeout_s),
-        observe_ipv6(url, timeout_s=timeout, user_agent=agent),
-        observe_search(home_url, forms, item, timeout_s=timeout, user_agent=agent),
-    )
+    # one after another: never more than one connection of ours to the site at a time
+    tls = await observe_tls(url, https_port=config.tls.https_port, extra_ca_file=config.tls.extra_ca_file,
+                            timeout_s=config.tls.timeout_s)
+    ipv6 = await observe_ipv6(url, timeout_s=timeout, user_agent=agent)
+    own = site_hosts(url) | site_hosts(home_url)
+
+    def may_request(target: str) -> bool:
+        host = host_of(target)
+        return host in own or config.crawl.allow_private_addresses or not is_private_address(host)
+
+    search = await observe_search(home_url, forms, item, timeout_s=timeout, user_agent=agent, may_request=may_request)
     rows = [("tls", tls), ("ipv6", ipv6), ("search", search)]
     await asyncio.to_thread(_store, sessions, scan_id, site.id, rows)
     return len(rows)

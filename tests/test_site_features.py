@@ -252,3 +252,11 @@ def test_search_page_down_is_not_judged(down):
     assert data.get("found") is None
     assert _judge_search(data) == []
     assert site_search.scope(_site(search=fact_obs("search", data)), _settings("site.search")) == set()
+
+
+def test_search_to_a_private_address_the_crawl_may_not_visit_is_not_requested():
+    form = {"action": "http://10.0.0.1/search", "method": "GET", "field": "q", "hidden": {}}
+    data = asyncio.run(observe_search("http://www.example.gov.cn/", [form], (ARTICLE_TITLE, "http://www.example.gov.cn/a.html"),
+                                      may_request=lambda url: False))
+    assert data["error"] == "搜索表单提交到内网地址，按抓取设置未检索" and "status" not in data
+    assert _judge_search(data) == []

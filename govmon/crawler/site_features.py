@@ -22,7 +22,7 @@ import ipaddress
 import socket
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -160,8 +160,12 @@ def pick_search_item(home_items: list[tuple[str, str]], own_host: str) -> tuple[
 
 
 async def observe_search(home_url: str, forms: list[dict[str, Any]], item: tuple[str, str] | None, *,
-                         timeout_s: float = 15.0, user_agent: str = "govmon") -> dict[str, Any]:
-    """Submit the home page's first search form once with ``item``'s title; what came back."""
+                         timeout_s: float = 15.0, user_agent: str = "govmon",
+                         may_request: Callable[[str], bool] = lambda url: True) -> dict[str, Any]:
+    """Submit the home page's first search form once with ``item``'s title; what came back.
+
+    ``may_request(url)`` False (a form sending its query to a private address the crawl may not
+    visit): nothing is requested, and the observation says why (so nothing is judged)."""
     from govmon.crawler.extract import extract_page
 
     data: dict[str, Any] = {"home_url": home_url, "form": forms[0] if forms else None}
@@ -173,6 +177,9 @@ async def observe_search(home_url: str, forms: list[dict[str, Any]], item: tuple
     title, article_url = item
     data.update(query=title, article_url=article_url)
     fields = {**form.get("hidden", {}), form["field"]: title}
+    if not may_request(form["action"]):
+        data["error"] = "搜索表单提交到内网地址，按抓取设置未检索"
+        return data
     try:
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=True, max_redirects=5, trust_env=False,
                                      headers={"User-Agent": user_agent}) as client:
