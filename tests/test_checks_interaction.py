@@ -149,3 +149,48 @@ def test_interaction_findings_from_a_scan(session_factory, event_loop_runner):  
         deduct = found[("c", "interaction.unanswered", "no_recent_reply")]
         assert deduct.severity == "deduct" and deduct.evidence["latest_reply"] == day(100)
         assert deduct.evidence["days_since_reply"] == 100
+
+
+# --- interaction.missing on hand-made artifacts ------------------------------------------------------
+
+SITE = "http://www.example.gov.cn/"
+
+
+def _artifacts(columns=(), home_links=(), category="county_portal", links=()):
+    from govmon.checks.artifacts import PageObs, SiteArtifacts, TargetInfo
+
+    return SiteArtifacts(target=TargetInfo("t", "门户", "县政府", category, SITE), as_of=AS_OF,
+                         home=PageObs(url=SITE, status=200, page_type="home"), columns=tuple(columns),
+                         home_links=tuple(home_links), links=tuple(links))
+
+
+def _column(name, readable=True):
+    from govmon.checks.artifacts import ColumnObs, PageObs
+
+    page = PageObs(url=SITE + "c/", status=200 if readable else 503, page_type="list")
+    return ColumnObs(name, SITE + "c/", "interaction", "config", page, (), readable)
+
+
+def _missing(artifacts):
+    from govmon.checks import interaction_missing
+
+    settings = Config.from_mapping({}).check_settings("interaction.missing")
+    return interaction_missing.run(artifacts, settings), interaction_missing.scope(artifacts, settings)
+
+
+def test_missing_channel_judgements():
+    from govmon.checks.artifacts import HomeLinkObs, LinkObs
+
+    # a 领导信箱 on a city-wide platform, linked from the home page, is a channel
+    offsite = HomeLinkObs("http://12345.city.gov.cn/ldxx/", "县长信箱")
+    assert _missing(_artifacts(home_links=[offsite])) == ([], None)
+    # ... unless its link is broken
+    broken = LinkObs(offsite.url, "broken", 404)
+    findings, _ = _missing(_artifacts(home_links=[offsite], links=[broken]))
+    assert [(f.subject, f.severity) for f in findings] == [("consultation", "veto")]
+    # a consultation column that could not be read this time: no proof either way
+    assert _missing(_artifacts(columns=[_column("领导信箱", readable=False)])) == ([], set())
+    # only 网上信访: no channel; department sites are not judged
+    findings, _ = _missing(_artifacts(columns=[_column("网上信访")]))
+    assert len(findings) == 1 and findings[0].evidence["excluded_channels"] == [{"name": "网上信访", "url": SITE + "c/"}]
+    assert _missing(_artifacts(category="department_site")) == ([], set())

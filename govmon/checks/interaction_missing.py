@@ -1,7 +1,8 @@
 """interaction.missing — a county portal with no working online consultation channel.
 
 A channel counts when it is a consultation column (领导信箱, 咨询投诉…; see
-``interaction_channels``) whose list page was read, or a visible home-page link naming one whose
+``interaction_channels``) whose list page was read (one whose list could not be read this time
+is no proof either way: nothing is judged), or a visible home-page link naming one whose
 link check did not fail (many portals send their 领导信箱 to a city-wide platform off the site).
 网上信访 and 纪检举报 (``excluded_channels``) do not count and are listed in the evidence.
 Only county portals are judged; nothing is judged when the home page or its links were not read.
@@ -27,8 +28,17 @@ severity = "veto"
 JUDGED_CATEGORIES = frozenset({"county_portal"})
 
 
+def _unsure(artifacts: SiteArtifacts, settings: Any) -> bool:
+    """Consultation columns exist but none could be read this time: one failed fetch proves no
+    missing channel, so nothing is judged (an earlier finding stays as it was)."""
+    consult = consultation_columns(artifacts.columns, tuple(getattr(settings, "excluded_channels", ())))
+    return bool(consult) and not any(column.readable for column in consult)
+
+
 def scope(artifacts: SiteArtifacts, settings: Any) -> set[str] | None:
-    return set() if artifacts.target.category not in JUDGED_CATEGORIES else None
+    if artifacts.target.category not in JUDGED_CATEGORIES or _unsure(artifacts, settings):
+        return set()
+    return None
 
 
 def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
@@ -36,7 +46,7 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
         return []
     excluded = tuple(getattr(settings, "excluded_channels", ()))
     consult = consultation_columns(artifacts.columns, excluded)
-    if any(column.readable for column in consult):
+    if any(column.readable for column in consult) or _unsure(artifacts, settings):
         return []
     failed = {link.url for link in artifacts.links if link.outcome == "broken"}
     home_links = artifacts.home_links or ()
@@ -55,7 +65,6 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
         "consultation_columns": [{"name": c.name, "url": c.url, "readable": c.readable} for c in consult],
         "excluded_channels": [{"name": name, "url": url} for url, name in excluded_seen.items()],
     }
-    unreadable = "（已登记的咨询栏目无法打开）" if consult else ""
     return [NewFinding(check_id=id, subject="consultation", severity=severity,
-                       message=f"网站没有可用的在线咨询渠道（领导信箱、咨询投诉等）{unreadable}；网上信访、纪检举报不计入",
+                       message=f"网站没有可用的在线咨询渠道（领导信箱、咨询投诉等）；网上信访、纪检举报不计入",
                        url=home.url, evidence=evidence)]
