@@ -123,7 +123,7 @@ def test_cli_scan_then_findings(tmp_path):
 
         one = _govmon("findings", "--config", str(config), "--target", "shifan-edu", "--format", "csv")
         lines = one.stdout.strip().splitlines()
-        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 4
+        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 6
 
         undated = next(r for r in rows if r["check"] == "content.undated")
         dismissed = _govmon("findings", "dismiss", str(undated["id"]), "--reason", "年度报告发布日期在附件中",
@@ -219,5 +219,6 @@ def test_sigint_mid_scan_leaves_the_database_consistent(tmp_path):
         # nothing: the identifiers finding stays open until a complete scan confirms the fix.
         statuses = dict(conn.execute(select(Finding.check_id, Finding.status)).all())
         assert statuses == {"site.identifiers": "open", "links.broken": "open",
-                            "site.mobile": "open", "site.elderly": "open"}  # a bare test page: no viewport, no 长者模式
+                            "site.mobile": "open", "site.elderly": "open",  # a bare test page: no viewport, no 长者模式
+                            "site.https": "open", "site.ipv6": "open"}  # plain HTTP on an IPv4 loopback address
     engine.dispose()
