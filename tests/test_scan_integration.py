@@ -134,7 +134,7 @@ def test_cli_scan_then_findings(tmp_path):
         assert status[undated["id"]] == "dismissed"
 
         table = _govmon("findings", "--config", str(config))
-        assert "单项否决" in table.stdout and "共 10 条" in table.stdout
+        assert "单项否决" in table.stdout and "共 16 条" in table.stdout
 
         assert _govmon("findings", "dismiss", "99999", "--reason", "x", "--config", str(config)).returncode == 1
         assert _govmon("scan", "--config", str(config), "--target", "不存在的网站").returncode == 2
