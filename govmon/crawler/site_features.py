@@ -84,8 +84,10 @@ async def observe_tls(url: str, *, https_port: int = 443, extra_ca_file: Path | 
                       timeout_s: float = 10.0, now: dt.datetime | None = None) -> dict[str, Any]:
     """Does https:// answer on the site's host, and is its certificate valid for it?"""
     host, port, scheme = _host_port(url)
-    if scheme != "https" or port is None:
-        port = port if scheme == "https" and port else https_port
+    if scheme == "https":
+        port = port or 443  # a site registered with https:// is observed where it is
+    else:
+        port = https_port
     shown = f"[{host}]" if ":" in host else host
     https_url = f"https://{shown}:{port}/"
     now = now or dt.datetime.now(dt.UTC)
