@@ -194,3 +194,31 @@ def test_missing_channel_judgements():
     findings, _ = _missing(_artifacts(columns=[_column("网上信访")]))
     assert len(findings) == 1 and findings[0].evidence["excluded_channels"] == [{"name": "网上信访", "url": SITE + "c/"}]
     assert _missing(_artifacts(category="department_site")) == ([], set())
+
+
+def test_unanswered_judges_the_state_shown_and_leaves_other_columns_out():
+    from govmon.checks import interaction_unanswered
+    from govmon.checks.artifacts import ArticleObs, MessageObs, PageObs
+
+    def message(column: str, name: str, asked: int, state: str | None):
+        page = PageObs(url=f"{SITE}{column}/{name}.html", status=200, page_type="article", title=name)
+        return ArticleObs(page, SITE + "c/" if column == "ldxx" else SITE + "zxft/", name,
+                          message=MessageObs(asked=AS_OF.date() - dt.timedelta(days=asked), state=state))
+
+    from govmon.checks.artifacts import ColumnObs
+
+    interview = ColumnObs("在线访谈", SITE + "zxft/", "interaction", "config",
+                          PageObs(url=SITE + "zxft/", status=200, page_type="list"), (), True)
+    artifacts = _artifacts(columns=[_column("领导信箱"), interview])
+    artifacts = artifacts.__class__(**{**artifacts.__dict__, "articles": (
+        message("ldxx", "done", 150, "已办结"),  # answered by its state, no reply date shown
+        message("ldxx", "waiting", 100, "办理中"),  # in progress is not answered
+        message("zxft", "talk", 200, None),  # 在线访谈: no question awaits an answer
+    )})
+    settings = Config.from_mapping({}).check_settings("interaction.unanswered")
+    findings = interaction_unanswered.run(artifacts, settings)
+    assert [(f.subject, f.severity) for f in findings] == [
+        (f"{SITE}ldxx/waiting.html", "veto"),
+    ]  # no deduction: the answered letter does not say when, so a recent reply is not ruled out
+    assert interaction_unanswered.scope(artifacts, settings) == {
+        f"{SITE}ldxx/done.html", f"{SITE}ldxx/waiting.html", "no_recent_reply"}

@@ -8,7 +8,8 @@ For each consultation column (领导信箱, 咨询投诉…; see ``interaction_c
 - a message with no reply (no 回复时间 and no 已回复/已办结 state) left more than
   ``veto_unanswered_days`` (90) days ago → veto, one finding per message, its page the evidence;
 - no reply published in the last ``deduct_no_reply_days`` (60) days in any consultation column,
-  while messages were left in the window → deduct (3 points), once per site.
+  while messages were left in the window → deduct (3 points), once per site; not when a message
+  shows it was answered without saying when (the reply may be recent).
 
 Only message pages that show a 留言 date are judged; a column whose list could not be read is
 not judged (its findings stay open).
@@ -74,12 +75,15 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
     findings: list[NewFinding] = []
     in_window: list[ArticleObs] = []
     latest_reply: dt.date | None = None
+    undated_reply = False  # answered (by the state shown) without a reply date: when is unknown
     for column_url, articles in _messages(artifacts, settings).items():
         for article in articles:
             message = article.message
             assert message is not None
             if message.answered is not None and message.answered <= today:
                 latest_reply = max(latest_reply or message.answered, message.answered)
+            elif message.answered is None and _answered(article):
+                undated_reply = True
             if not window_start <= message.asked <= today:
                 continue
             in_window.append(article)
@@ -97,7 +101,7 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
                 volatile_keys=VOLATILE_KEYS,
             ))
     recent_limit = today - dt.timedelta(days=reply_days)
-    if in_window and (latest_reply is None or latest_reply < recent_limit):
+    if in_window and not undated_reply and (latest_reply is None or latest_reply < recent_limit):
         findings.append(NewFinding(
             check_id=id, subject=NO_REPLY_SUBJECT, severity="deduct",
             message=(f"咨询类栏目近 {reply_days} 天没有发布回复（最近一次回复："
