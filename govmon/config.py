@@ -455,6 +455,16 @@ def _check_executable(value: Path, info: ValidationInfo) -> Path:
 Executable = Annotated[Path, AfterValidator(_check_executable)]
 
 
+def _check_ca_file(value: Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.is_file():
+        raise ValueError(f"找不到证书文件: {_quote(str(value))}（PEM 格式的 CA 证书，相对路径从配置文件所在目录算起）")
+    return path
+
+
+CaFile = Annotated[Path, AfterValidator(_check_ca_file)]
+
+
 # --- models -----------------------------------------------------------------------------
 
 
@@ -597,6 +607,7 @@ class CrawlSettings(_Section):
     max_link_checks: StrictInt = Field(20000, ge=0)  # link requests per site scan
     max_depth: StrictInt = Field(4, ge=0)
     articles_per_column: StrictInt = Field(5, ge=0)
+    messages_per_column: StrictInt = Field(30, ge=0)  # messages read per interaction column (领导信箱…)
     list_pages_per_column: StrictInt = Field(3, ge=1)
     max_page_bytes: StrictInt = Field(5_000_000, ge=1024)
     max_redirects: StrictInt = Field(5, ge=0)
@@ -621,6 +632,19 @@ class CrawlSettings(_Section):
             except ValueError:
                 pass  # reported on ``contact`` itself
         return {**data, "user_agent": agent}
+
+
+class TlsSettings(_Section):
+    """How a scan observes a site's HTTPS (site.https): the trust store and where https:// answers.
+
+    Certificates are verified against the system's CAs plus ``extra_ca_file`` (a PEM file) when
+    given. ``https_port``: the port https:// is tried on for a site registered with http://
+    (a site registered with https:// is observed on its own port).
+    """
+
+    extra_ca_file: CaFile | None = None
+    https_port: StrictInt = Field(443, ge=1, le=65535)
+    timeout_s: StrictFloat = Field(10.0, gt=0)
 
 
 class PaceSettings(_Section):
@@ -810,6 +834,7 @@ class ZhaocuoEntrySettings(CheckSettings):
 
 class SearchSettings(CheckSettings):
     points: StrictFloat = Field(2.0, ge=0, le=100)
+    categories: tuple[Category, ...] = ("county_portal",)  # the site categories asked for a working search
 
 
 class HttpsSettings(CheckSettings):
@@ -958,6 +983,7 @@ class Config(_Section):
     sites: tuple[Site, ...] = ()
     accounts: tuple[Account, ...] = ()
     crawl: CrawlSettings = CrawlSettings()
+    tls: TlsSettings = TlsSettings()
     platforms: PlatformsSettings = PlatformsSettings()
     cluster: ClusterSettings = ClusterSettings()
     schedule: ScheduleSettings = ScheduleSettings()

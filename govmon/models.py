@@ -732,6 +732,30 @@ class BrowserAudit(Base):
     load_ms: Mapped[int | None]
     details: Mapped[dict[str, Any] | None]
     measured_at: Mapped[datetime] = mapped_column(default=utcnow)
+SITE_FACT_KINDS = ("tls", "ipv6", "search")
+
+
+class SiteFact(Base):
+    """What a site scan saw of the site as a whole, besides its pages (govmon.crawler.site_features).
+
+    ``kind`` says which: ``tls`` (does https:// answer, is the certificate valid, when does it
+    expire), ``ipv6`` (the host's AAAA addresses, did it answer over IPv6), ``search`` (the home
+    page's search form, the query submitted, what the result page showed). ``data`` holds it.
+    """
+
+    __tablename__ = "site_facts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SITE_FACT_KINDS), name="kind"),
+        Index(None, "scan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]]
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --------------------------------------------------------------------------- new-media accounts
 
 ACCOUNT_COVERAGES = ("complete", "partial", "blocked", "failed")

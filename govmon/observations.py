@@ -30,12 +30,14 @@ from govmon.checks.artifacts import (
     ColumnObs,
     ItemObs,
     LinkObs,
+    MessageObs,
     PageObs,
     PostObs,
     SiteArtifacts,
     TargetInfo,
 )
 from govmon.browser_audits import load_browser_audits
+from govmon.site_facts import load_site_facts
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
 from govmon.crawler.urls import host_of, site_hosts
 from govmon.db import write_lock
@@ -224,6 +226,10 @@ class ObservationWriter:
                 warnings=list(facts.warnings),
                 text=facts.text[:MAX_TEXT_CHARS],
             )
+            if facts.search_forms:
+                extra["search_forms"] = list(facts.search_forms)
+            if facts.message is not None:
+                extra["message"] = dict(facts.message)
             for position, item in enumerate(facts.items):
                 page.list_items.append(
                     ListItem(column_id=column_id, title=item.title, text=item.text, url=item.url,
@@ -280,6 +286,18 @@ def _page_obs(page: Any, *, with_text: bool = True) -> PageObs:
     )
 
 
+def _message(stored: Any) -> MessageObs | None:
+    """A message page's stored dates (see crawler/portal_features.read_message) as the checks see them."""
+    if not isinstance(stored, dict) or not stored.get("asked"):
+        return None
+    try:
+        asked = dt.date.fromisoformat(stored["asked"])
+        answered = dt.date.fromisoformat(stored["answered"]) if stored.get("answered") else None
+    except ValueError:
+        return None
+    return MessageObs(asked=asked, answered=answered, state=stored.get("state"))
+
+
 def _items(rows: Iterable[Any]) -> list[ItemObs]:
     return [ItemObs(title=row.title, text=row.text, url=row.url, date=row.date) for row in rows]
 
@@ -334,6 +352,7 @@ def load_site_artifacts(
                 column_url=facts.get("column_url"),
                 listed_title=facts.get("listed_title"),
                 listed_text=facts.get("listed_text"),
+                message=_message(facts.get("message")),
             ))
 
     # list items: only the home page's and the column lists' (article pages' own lists are not judged)
@@ -416,6 +435,7 @@ def load_site_artifacts(
         lexicon=lexicon,
         missing=frozenset(missing),
         browser_audits=load_browser_audits(session, scan.id),
+        **load_site_facts(session, scan.id),
         texts_source=lambda row_ids: page_texts(session, row_ids),
     )
 

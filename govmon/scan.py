@@ -36,6 +36,7 @@ from govmon.findings import record_findings
 from govmon.leases import TargetBusy, claim_target
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
+from govmon.site_facts import gather_site_facts
 
 SCAN_LEASE = dt.timedelta(hours=2)
 
@@ -165,6 +166,8 @@ class SiteScanner:
             result.pages, result.links_checked = writer.pages, writer.links_checked
             result.reason = writer.error or _REASONS.get(outcome.reason, outcome.reason)
             complete = outcome.complete and writer.error is None
+            if not self.stop_event.is_set():
+                await gather_site_facts(self.config, self.sessions, result.scan_id, site)
             if self.browser is None:
                 result.browser_notice = BROWSER_OFF_NOTICE
             elif not self.stop_event.is_set():

@@ -83,6 +83,10 @@ def html(body: str, *, title: str = "", charset: str = "utf-8", head: str = "") 
     ).encode(charset if charset.lower() not in ("gb2312",) else "gbk", "xmlcharrefreplace")
 
 
+class _ThreadingHTTPServerV6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class LoopbackServer:
     """A small HTTP/1.1 server on its own loopback address (see the module docstring)."""
 
@@ -95,7 +99,8 @@ class LoopbackServer:
         self.inflight = 0
         self.max_inflight = 0
         self._lock = threading.Lock()
-        self._httpd = http.server.ThreadingHTTPServer((self.host, 0), self._handler_class())
+        server_class = _ThreadingHTTPServerV6 if ":" in self.host else http.server.ThreadingHTTPServer
+        self._httpd = server_class((self.host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -104,7 +109,8 @@ class LoopbackServer:
     # -- addresses --
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal (::1)
+        return f"http://{host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.base + path

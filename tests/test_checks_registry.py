@@ -18,11 +18,15 @@ from govmon.checks.artifacts import (
     HomeLinkObs,
     ColumnObs,
     ItemObs,
+    Ipv6Obs,
     LinkObs,
+    MessageObs,
     PageObs,
+    SearchObs,
     SiteArtifacts,
     AccountArtifacts,
     TargetInfo,
+    TlsObs,
 )
 from govmon.checks.registry import CHECKS, Check, JudgeResult, get_check, run_checks
 from govmon.config import CHECK_IDS, Config
@@ -49,7 +53,8 @@ TEN = {
 }
 BROWSER = {"page.slow", "page.render", "site.mobile", "site.elderly"}
 ACCOUNT = {"account.stale", "account.unreachable", "account.serious_error"}
-ALL = TEN | BROWSER | ACCOUNT
+PORTAL = {"interaction.missing", "interaction.unanswered", "site.search", "site.https", "site.ipv6"}
+ALL = TEN | BROWSER | PORTAL | ACCOUNT
 
 
 def config(checks=None, lexicon=None) -> Config:
@@ -73,14 +78,27 @@ def artifacts(**changes) -> SiteArtifacts:
                            title="市长调研农业工作", publish_date=fresh, text="正文", fetched_at=AS_OF)
     column_page = PageObs(url=f"{SITE}zwdt/", final_url=f"{SITE}zwdt/", status=200, page_type="list", title="政务动态",
                           fetched_at=AS_OF)
+    mailbox_page = PageObs(url=f"{SITE}ldxx/", final_url=f"{SITE}ldxx/", status=200, page_type="list", title="领导信箱",
+                           fetched_at=AS_OF)
+    message_page = PageObs(url=f"{SITE}ldxx/1.html", final_url=f"{SITE}ldxx/1.html", status=200, page_type="article",
+                           title="咨询农村公路维修", fetched_at=AS_OF)
     base = SiteArtifacts(
         target=TargetInfo("lianjiang", "廉江市政府门户网站", "廉江市政府", "county_portal", SITE),
         as_of=AS_OF,
         home=healthy_home(),
         home_items=(ItemObs("市长调研农业工作", None, f"{SITE}zwdt/1.html", fresh),),
         columns=(ColumnObs("政务动态", f"{SITE}zwdt/", "news", "config", column_page,
-                           (ItemObs("市长调研农业工作", None, f"{SITE}zwdt/1.html", fresh),), True),),
-        articles=(ArticleObs(article_page, f"{SITE}zwdt/", "市长调研农业工作"),),
+                           (ItemObs("市长调研农业工作", None, f"{SITE}zwdt/1.html", fresh),), True),
+                 ColumnObs("领导信箱", f"{SITE}ldxx/", "interaction", "config", mailbox_page,
+                           (ItemObs("咨询农村公路维修", None, f"{SITE}ldxx/1.html", fresh),), True)),
+        articles=(ArticleObs(article_page, f"{SITE}zwdt/", "市长调研农业工作"),
+                  ArticleObs(message_page, f"{SITE}ldxx/", "咨询农村公路维修",
+                             message=MessageObs(asked=fresh - dt.timedelta(days=20), answered=fresh, state="已回复"))),
+        tls=TlsObs(url="https://www.lianjiang.gov.cn:443/", answered=True, valid=True,
+                   not_after=AS_OF + dt.timedelta(days=200), days_left=200),
+        ipv6=Ipv6Obs(host="www.lianjiang.gov.cn", addresses=("2001:db8::1",), answered=True, status=200),
+        search=SearchObs(home_url=SITE, form={"action": f"{SITE}search", "method": "GET", "field": "q", "hidden": {}},
+                         query="市长调研农业工作", article_url=f"{SITE}zwdt/1.html", status=200, found=True),
         links=(LinkObs(f"{SITE}zwdt/1.html", "ok", 200, "HEAD", found_on=[(SITE, "市长调研农业工作")], on_home=True),),
         offsite_links=(),
         home_links=(HomeLinkObs(f"{SITE}zhaocuo/", "我为政府网站找错"),),

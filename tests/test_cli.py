@@ -107,8 +107,8 @@ def test_help_is_chinese_and_lists_the_commands(tmp_path):
 def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
     result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=400, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("[已发现]") == 25 and "[未发现]" not in result.stdout
-    assert "共 25 条" in result.stdout
+    assert result.stdout.count("[已发现]") == 34 and "[未发现]" not in result.stdout
+    assert "共 34 条" in result.stdout
     # the simulated week of probe rounds: the flaky transport bureau and the dead town are vetoed
     assert "模拟 7 天的可用性监测" in result.stdout
     transport = next(line for line in result.stdout.splitlines() if line.startswith("示范市交通运输局  "))

@@ -642,7 +642,7 @@ def test_to_dict_shape() -> None:
     assert set(data) == {
         "url", "status", "title", "publish_date", "publish_time", "publish_date_how", "written_date",
         "written_date_precision", "written_date_how", "source", "issuer", "index_no", "doc_no", "items", "links",
-        "link_details", "encoding", "encoding_declared", "is_html", "truncated", "warnings",
+        "link_details", "encoding", "encoding_declared", "is_html", "truncated", "warnings", "search_forms", "message",
     }
     assert data["status"] is None
     assert data["publish_date"] == "2023-05-12" and data["publish_time"] == "09:30"

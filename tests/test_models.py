@@ -66,6 +66,7 @@ TABLES = {
     "feedback_messages",
     "probes",
     "browser_audits",
+    "site_facts",
     "service_leases",
     "scan_requests",
     "users",
@@ -167,7 +168,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0007"
+    assert current_revision(migrated_engine) == head_revision() == "0009"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:

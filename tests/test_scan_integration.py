@@ -47,7 +47,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
         found = _findings(session_factory)
         assert set(found) == province.expected(by="scan")  # every planted defect, and nothing else
-        assert len(found) == len(SCAN_PLANTED) == 18 and len(PLANTED) == 25  # + 2 by the probe rounds, 5 accounts
+        assert len(found) == len(SCAN_PLANTED) == 27 and len(PLANTED) == 34  # + 2 by the probe rounds, 5 accounts
 
         # Evidence an office can check in a minute.
         base = province.server.base_urls
@@ -144,7 +144,7 @@ def test_cli_scan_then_findings(tmp_path):
 
         one = _govmon("findings", "--config", str(config), "--target", "shifan-edu", "--format", "csv")
         lines = one.stdout.strip().splitlines()
-        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 4
+        assert lines[0].startswith("id,target,target_id") and len(lines) == 1 + 6
 
         undated = next(r for r in rows if r["check"] == "content.undated")
         dismissed = _govmon("findings", "dismiss", str(undated["id"]), "--reason", "年度报告发布日期在附件中",
@@ -155,7 +155,7 @@ def test_cli_scan_then_findings(tmp_path):
         assert status[undated["id"]] == "dismissed"
 
         table = _govmon("findings", "--config", str(config))
-        assert "单项否决" in table.stdout and "共 10 条" in table.stdout
+        assert "单项否决" in table.stdout and "共 16 条" in table.stdout
 
         assert _govmon("findings", "dismiss", "99999", "--reason", "x", "--config", str(config)).returncode == 1
         assert _govmon("scan", "--config", str(config), "--target", "不存在的网站").returncode == 2
@@ -240,5 +240,6 @@ def test_sigint_mid_scan_leaves_the_database_consistent(tmp_path):
         # nothing: the identifiers finding stays open until a complete scan confirms the fix.
         statuses = dict(conn.execute(select(Finding.check_id, Finding.status)).all())
         assert statuses == {"site.identifiers": "open", "links.broken": "open",
-                            "site.mobile": "open", "site.elderly": "open"}  # a bare test page: no viewport, no 长者模式
+                            "site.mobile": "open", "site.elderly": "open",  # a bare test page: no viewport, no 长者模式
+                            "site.https": "open", "site.ipv6": "open"}  # plain HTTP on an IPv4 loopback address
     engine.dispose()

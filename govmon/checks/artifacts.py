@@ -148,6 +148,15 @@ class ColumnObs:
 
 
 @dataclass(frozen=True)
+class MessageObs:
+    """What a 领导信箱 / 咨询投诉 message page shows: when it was left, answered, its state."""
+
+    asked: dt.date
+    answered: dt.date | None = None
+    state: str | None = None  # as shown: 已回复 / 未回复 / 办理中 …; None when not shown
+
+
+@dataclass(frozen=True)
 class ArticleObs:
     """An article page, with what the list that linked to it showed."""
 
@@ -155,6 +164,7 @@ class ArticleObs:
     column_url: str | None = None
     listed_title: str | None = None  # the a[title] or link text the list showed
     listed_text: str | None = None
+    message: MessageObs | None = None  # the page is a message of an interaction column
 
 
 @dataclass(frozen=True)
@@ -193,6 +203,47 @@ class OffsiteLinkObs:
     text: str = ""
     visible: bool = True
     hidden_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsObs:
+    """One TLS handshake with the site's host on its HTTPS port (crawler/site_features.py)."""
+
+    url: str  # the https:// address tried
+    answered: bool  # a TLS server answered (even with a bad certificate)
+    valid: bool  # the certificate verified for the host against the trust store
+    error: str | None = None  # Chinese: why https:// did not answer
+    verify_error: str | None = None  # why the certificate did not verify (expired, self-signed…)
+    not_after: dt.datetime | None = None
+    days_left: int | None = None  # days until the certificate expires (negative: expired)
+
+
+@dataclass(frozen=True)
+class Ipv6Obs:
+    """The host's IPv6 addresses and whether its web server answered over IPv6."""
+
+    host: str
+    addresses: Sequence[str] = ()
+    answered: bool = False
+    tried: str | None = None  # the IPv6 URL requested
+    status: int | None = None
+    error: str | None = None  # Chinese: why the IPv6 request failed
+    resolve_error: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchObs:
+    """The home page's search form submitted once with the title of one of its own articles."""
+
+    home_url: str
+    form: Mapping[str, Any] | None  # {action, method, field, hidden}; None: no search form on the home page
+    query: str | None = None
+    article_url: str | None = None
+    result_url: str | None = None
+    status: int | None = None
+    error: str | None = None  # Chinese: why the search could not be tried (down, no article title)
+    found: bool | None = None  # the result page links to the article (or shows its title as a link)
+    result_links: int | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +334,10 @@ class SiteArtifacts:
     probes: Sequence[ProbeObs] | None = None
     # What the browser measured in this scan; None when it did not run (no browser, switched off).
     browser_audits: Sequence[BrowserPageObs] | None = None
+    # What the scan saw of the site's HTTPS, IPv6 and search (site_facts); None when not observed.
+    tls: TlsObs | None = None
+    ipv6: Ipv6Obs | None = None
+    search: SearchObs | None = None
     # Read back from storage, only the home page keeps its ``text``: the others' texts are
     # streamed, a batch at a time, by this function of row ids → (row id, text) pairs, so
     # judging a 20,000-page scan never holds every text at once. None: ``text`` is complete.
@@ -311,6 +366,8 @@ class SiteArtifacts:
             return self.probes is not None
         if name == "browser_audits":
             return self.browser_audits is not None
+        if name in ("tls", "ipv6", "search"):
+            return getattr(self, name) is not None
         return True
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from govmon.checks.artifacts import ArticleObs, SiteArtifacts
+from govmon.checks.interaction_channels import channel_role
 from govmon.findings import VOLATILE_EVIDENCE_KEYS, NewFinding
 
 id = "content.undated"
@@ -22,10 +23,14 @@ VOLATILE_KEYS = VOLATILE_EVIDENCE_KEYS | {"fetched_at"}
 def _examined(artifacts: SiteArtifacts) -> list[ArticleObs]:
     seen: set[str] = set()
     result = []
+    interaction = {c.url for c in artifacts.columns if channel_role(c.name, c.kind) is not None}
     for article in artifacts.articles:
         page = article.page
         # Only pages the gatherer recognised as articles: a list entry may also lead to a
-        # sub-column, a video page or a form, which need no publish date.
+        # sub-column, a video page or a form, which need no publish date. A message of an
+        # interaction column is dated by its 留言时间 (interaction.unanswered reads it).
+        if article.message is not None and article.column_url in interaction:
+            continue
         if page.ok and page.is_html and page.page_type == "article" and page.url not in seen:
             seen.add(page.url)
             result.append(article)

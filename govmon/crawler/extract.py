@@ -71,6 +71,7 @@ import lxml.etree
 
 from govmon.crawler.dates import PageDate, find_date_spans, parse_date
 from govmon.crawler.encoding import content_type, decode_html
+from govmon.crawler.portal_features import read_message, search_forms
 
 __all__ = ["ListItem", "Link", "PageFacts", "extract_page"]
 
@@ -116,6 +117,8 @@ class PageFacts:
     links: list[Link] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     text: str = ""  # the visible text, one block a line (not in to_dict: it can be long)
+    search_forms: list[dict[str, Any]] = field(default_factory=list)  # see portal_features.search_forms
+    message: dict[str, Any] | None = None  # a message page's dates (portal_features.read_message)
 
     def to_dict(self) -> dict[str, Any]:
         pub, wri = self.publish_date, self.written_date
@@ -147,6 +150,8 @@ class PageFacts:
             "is_html": self.is_html,
             "truncated": self.truncated,
             "warnings": list(self.warnings),
+            "search_forms": list(self.search_forms),
+            "message": self.message,
         }
 
 
@@ -1216,6 +1221,10 @@ def _extract(facts: PageFacts, url: str, body: bytes, headers: Mapping[str, str]
 
     # -- links and items --
     _collect_links_and_items(facts, page, base, headers)
+
+    # -- portal features: search forms, a message's dates --
+    facts.search_forms = search_forms(doc, base)
+    facts.message = read_message(page_text)
 
 
 def _append_page(page: _Page, extra: _Page) -> None:

@@ -194,10 +194,28 @@ def ensure_reactor(*, dns_timeout: float = 15.0) -> Any:
     from twisted.internet import reactor
 
     reactor.startRunning(installSignalHandlers=False)  # type: ignore[attr-defined]
-    from scrapy.resolver import CachingThreadedResolver
-
-    CachingThreadedResolver(reactor, 10_000, dns_timeout).install_on_reactor()
+    _literal_aware_resolver()(reactor, 10_000, dns_timeout).install_on_reactor()
     return reactor
+
+
+def _literal_aware_resolver() -> type:
+    """Scrapy's caching resolver, except that an IP literal is its own address: the threaded
+    resolver asks ``gethostbyname``, which knows IPv4 only, so a site registered as
+    ``http://[::1]:8080/`` (or any IPv6 literal) could never be crawled through it."""
+    import ipaddress
+
+    from scrapy.resolver import CachingThreadedResolver
+    from twisted.internet import defer
+
+    class LiteralAwareResolver(CachingThreadedResolver):
+        def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 (Twisted's name)
+            try:
+                ipaddress.ip_address(name.strip("[]"))
+            except ValueError:
+                return super().getHostByName(name, timeout)
+            return defer.succeed(name.strip("[]"))
+
+    return LiteralAwareResolver
 
 
 def shutdown_reactor() -> None:
@@ -300,6 +318,7 @@ def build_settings(
         "GOVMON_CRAWL_DELAY_MAX": 30.0,
         "GOVMON_MAX_PAGES": int(getattr(crawl, "max_pages_per_site", 500)),
         "GOVMON_ARTICLES_PER_COLUMN": int(getattr(crawl, "articles_per_column", 10)),
+        "GOVMON_MESSAGES_PER_COLUMN": int(getattr(crawl, "messages_per_column", 30)),
         "GOVMON_LIST_PAGES_PER_COLUMN": list_pages,
         "GOVMON_MAX_PAGE_BYTES": max_page_bytes,
         "GOVMON_MAX_LINK_CHECKS": int(crawl.max_link_checks),

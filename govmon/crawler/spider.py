@@ -342,6 +342,9 @@ class SiteSpider(scrapy.Spider):
         s = crawler.settings
         spider.max_pages = s.getint("GOVMON_MAX_PAGES", 500)
         spider.articles_per_column = s.getint("GOVMON_ARTICLES_PER_COLUMN", 10)
+        # interaction columns (领导信箱…): their messages are read further back (a year of them,
+        # for interaction.unanswered), up to this many per column
+        spider.messages_per_column = s.getint("GOVMON_MESSAGES_PER_COLUMN", 30)
         spider.list_pages_per_column = max(1, s.getint("GOVMON_LIST_PAGES_PER_COLUMN", 3))
         spider.max_page_bytes = s.getint("GOVMON_MAX_PAGE_BYTES", 5_000_000)
         spider.max_depth = s.getint("GOVMON_MAX_DEPTH", 0)
@@ -771,7 +774,8 @@ class SiteSpider(scrapy.Spider):
             return
         column.finished = True
         crawlable = [it for it in column.items if self._crawlable(getattr(it, "url", ""))]
-        for item in newest_items(crawlable, self.articles_per_column):
+        count = self.messages_per_column if column.kind == "interaction" else self.articles_per_column
+        for item in newest_items(crawlable, count):
             key = self._claim_page(item.url, "article")
             if key is not None:
                 self._frontier.append((item.url, key, column, (getattr(item, "title", None), getattr(item, "text", None))))

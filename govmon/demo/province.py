@@ -7,7 +7,8 @@ real county and department sites do:
 * 示范县人民政府门户网站 (county portal, GBK, table layout, columns found from the nav)
 * 示范市水务局 (department site, UTF-8, div layout, year-less MM-DD list dates)
 * 示范市教育局信息公开专栏 (department channel, gkmlpt-style page config)
-* 示范区人民政府门户网站 (county portal, ``<publishtime>`` tags, table lists; clean)
+* 示范区人民政府门户网站 (county portal, ``<publishtime>`` tags, table lists; clean; served on
+  IPv6, ``[::1]``, with a 领导信箱 whose letters are answered and a working search)
 * 示范市交通运输局 (department site, clean pages, but its server is unreachable at times:
   during the demo's simulated week of availability probes every 12th visit gets a 503)
 * 示范镇人民政府网站 (registered but down: nothing listens on its address)
@@ -57,6 +58,15 @@ SITE_PLANTED: tuple[Planted, ...] = (
     Planted("shifan-county", "site.mobile", "home", "首页没有 viewport 设置，手机上需左右滚动"),
     Planted("shifan-county", "site.elderly", "entry", "首页没有长者模式/适老化入口"),
     Planted("shifan-county", "site.zhaocuo_entry", "home", "县门户首页没有“我为政府网站找错”入口"),
+    Planted("shifan-county", "site.search", "results", "首页有搜索框，但用首页文章的标题检索没有结果"),
+    Planted("shifan-county", "interaction.missing", "consultation", "县门户只有网上信访，没有领导信箱、咨询投诉等咨询渠道"),
+    Planted("shifan-water", "interaction.unanswered", "/zxts/m3.html", "咨询投诉栏目一条留言 120 天未回复（超过 3 个月）"),
+    Planted("shifan-water", "site.https", "https", "HTTPS 证书 12 天后到期"),
+    Planted("shifan-edu", "site.https", "https", "不支持 HTTPS（HTTPS 端口上没有服务）"),
+    Planted("shifan-county", "site.ipv6", "ipv6", "只有 IPv4 地址，没有 IPv6 地址"),
+    Planted("shifan-water", "site.ipv6", "ipv6", "只有 IPv4 地址，没有 IPv6 地址"),
+    Planted("shifan-edu", "site.ipv6", "ipv6", "只有 IPv4 地址，没有 IPv6 地址"),
+    Planted("shifan-transport", "site.ipv6", "ipv6", "只有 IPv4 地址，没有 IPv6 地址"),
     Planted("shifan-water", "page.slow", "/tzgg/", "通知公告列表页服务器 3.3 秒才应答"),
     Planted("shifan-edu", "page.render", "/xxgk/zcfg/", "政策法规列表页的表格宽 900 像素，超出 560 像素的区域"),
     Planted("shifan-town", "site.unreachable", "home", "登记的地址上没有服务（连接被拒绝）"),
@@ -85,7 +95,18 @@ SITE_TRAPS: tuple[str, ...] = (
     "部门网站（水务局、交通运输局）和教育局子频道首页没有“我为政府网站找错”入口：只要求县区门户，不报",
     "水务局首页链向站外数据开放平台、示范区页脚链向找错平台的可见链接：不算暗链或不良外链",
     "示范区首页的宽表格放在可左右滚动的区域里：不算表格错位，也不算手机上需左右滚动",
+    "水务局咨询投诉中 30 天未回复的留言、400 天前（一年以外）的未回复留言、已回复的留言：不报互动回应差",
+    "示范县网上信访中 200 天未回复的来信：网上信访不在互动回应差的范围内，不报",
+    "示范区领导信箱的来信都已回复，站内搜索能搜到首页文章：不报",
+    "示范区网站在 IPv6 地址（::1）上提供服务：不报 IPv6",
+    "示范县、示范区、交通运输局的 HTTPS 证书有效（演示 CA 签发，一年后到期）：不报 HTTPS",
+    "部门网站和子频道没有站内搜索框：只要求县区门户，不报",
 )
+# Where each live site's HTTPS stands: days until its certificate expires; None: no HTTPS at all.
+HTTPS_DAYS_LEFT: dict[str, int | None] = {
+    "shifan-county": 365, "shifan-water": 12, "shifan-edu": None, "shifan-district": 365, "shifan-transport": 365,
+}
+IPV6_SITES = ("shifan-district",)  # served on ::1; the others only on 127.0.0.x
 
 _FULL_FOOTER = """<div class="footer">
 <p>主办单位：{org}　联系电话：0759-{phone}　网站标识码：{code}</p>
@@ -162,6 +183,16 @@ def _utf8(text: str) -> DemoResponse:
     return DemoResponse(text.encode("utf-8"))
 
 
+def _message_body(title: str, asked: str, answered: str | None) -> str:
+    """A message page as 领导信箱 / 咨询投诉 systems show one: who, when, the question, the reply."""
+    reply = (f'<tr><td>办理状态：</td><td>已回复</td></tr><tr><td>回复时间：</td><td>{answered}</td></tr>'
+             '<tr><td>回复内容：</td><td>您好！您反映的问题已转交有关部门办理，感谢您的关注。</td></tr>'
+             if answered else '<tr><td>办理状态：</td><td>未回复</td></tr>')
+    return (f'<div class="message"><h1>{title}</h1><table class="xx">'
+            f'<tr><td>来信人：</td><td>群众</td></tr><tr><td>留言时间：</td><td>{asked}</td></tr>'
+            f'<tr><td>留言内容：</td><td>{title}，请予解答。</td></tr>{reply}</table></div>')
+
+
 # --- 示范县人民政府门户网站: county portal, GBK, old table layout -------------------------
 
 def _county(t: _Days, links: dict[str, str]) -> Site:
@@ -170,7 +201,11 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
     nav = ('<table class="nav" width="100%"><tr>'
            '<td><a href="/">首页</a></td><td><a href="/zwdt/">政务动态</a></td>'
            '<td><a href="/tzgg/">通知公告</a></td><td><a href="/zcwj/">政策文件</a></td>'
-           '<td><a href="/rsxx/">人事信息</a></td><td><a href="/english/">English</a></td></tr></table>')
+           '<td><a href="/rsxx/">人事信息</a></td><td><a href="/wsxf/">网上信访</a></td>'
+           '<td><a href="/english/">English</a></td></tr></table>'
+           # a search box whose search finds nothing, not even the home page's own articles
+           '<form action="/search/" method="get"><input type="text" name="searchword" title="站内搜索">'
+           '<input type="hidden" name="siteid" value="1"><input type="submit" value="搜索"></form>')
     header = f'<table width="100%"><tr><td class="logo">{site_name}</td><td align="right">{t.cn(0)} 星期{"一二三四五六日"[t.day(0).weekday()]}</td></tr></table>'
 
     def page(title: str, content: str, head: str = "") -> DemoResponse:
@@ -229,6 +264,11 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
         "/zcwj/": column("政策文件", policies),
         "/rsxx/": column("人事信息", personnel),
         "/english/": page("English", "<p>Shifan County</p>"),
+        "/search/": page("搜索结果", "<p>没有找到相关结果，请更换关键词。</p>"),
+        # 网上信访 is no consultation channel (the rule leaves it out): its old unanswered letter is
+        # not judged, and the county still has no working consultation channel.
+        "/wsxf/": page("网上信访", f'<table class="list">{rows([("/wsxf/x1.html", "反映征地补偿款发放问题", 200)])}</table>'),
+        "/wsxf/x1.html": page("反映征地补偿款发放问题", _message_body("反映征地补偿款发放问题", t.iso(200), None)),
         "/zcwj/202305/t1042.html": policy(policies[0][1], 20, 18, "示府〔2023〕12号", "007000001/2023-00042",
                                           "<p>附件：示范县农村人居环境整治任务分解表</p>"),
         # Written 40 days ago, published 35 days ago; an attachment dated later is a trap.
@@ -245,7 +285,8 @@ def _county(t: _Days, links: dict[str, str]) -> Site:
 def _water(t: _Days, links: dict[str, str]) -> Site:
     site_name = "示范市水务局"
     nav = ('<div class="nav"><ul><li><a href="/">网站首页</a></li><li><a href="/gzdt/">工作动态</a></li>'
-           '<li><a href="/tzgg/">通知公告</a></li><li><a href="/ztzl/">专题专栏</a></li></ul></div>')
+           '<li><a href="/tzgg/">通知公告</a></li><li><a href="/ztzl/">专题专栏</a></li>'
+           '<li><a href="/zxts/">咨询投诉</a></li></ul></div>')
     footer = ('<div class="footer"><p><a href="/zhzx/">长者模式</a></p><p>主办单位：示范市水务局　地址：示范市人民大道100号</p>'
               '<p>联系电话：0759-3300002　<span class="icp">粤ICP备10000002号</span></p></div>')
 
@@ -274,6 +315,13 @@ def _water(t: _Days, links: dict[str, str]) -> Site:
                            f'<div class="info">{when}<span>来源：示范市水务局</span></div>'
                            f'<div class="content">{body}</div></div>')
 
+    # 咨询投诉: (page, title, asked days ago, answered days ago or None). One letter waits 120 days
+    # (over 3 months: the veto); one waits 30 days (not yet); one was left 400 days ago (outside
+    # the year looked back on); one was answered 5 days after it came.
+    messages = [("/zxts/m1.html", "咨询汛期水库泄洪预警发布方式", 40, 35),
+                ("/zxts/m2.html", "反映小区二次供水水压不足", 30, None),
+                ("/zxts/m3.html", "咨询农村自来水管网改造进度", 120, None),
+                ("/zxts/m4.html", "咨询取水许可证办理流程", 400, None)]
     # Published under the title of another story: 文不对题.
     bodies = {
         "/gzdt/0612/c2.html": article("示范市开展2023年义务植树活动", 4, "<p>3月12日，全市机关干部参加义务植树活动。</p>"),
@@ -293,7 +341,12 @@ def _water(t: _Days, links: dict[str, str]) -> Site:
         "/tzgg/": SlowPage(page("通知公告", f'<div class="list"><ul>{items(notices)}</ul></div>'), SLOW_SECONDS),
         "/ztzl/": page("专题专栏", '<div class="list"><ul></ul><p class="empty">暂无信息</p></div>'),
         "/zhzx/": page("长者模式", "<p>长者模式</p>"),
+        "/zxts/": page("咨询投诉", '<div class="list"><ul>' + "".join(
+            f'<li><a href="{href}" title="{title}">{title}</a><span class="date">{t.iso(asked)}</span></li>'
+            for href, title, asked, _ in messages) + "</ul></div>"),
     }
+    for href, title, asked, answered in messages:
+        site[href] = page(title, _message_body(title, t.iso(asked), t.iso(answered) if answered is not None else None))
     for href, title, _text, ago in news + notices:
         site[href] = bodies.get(href) or article(title, ago, f"<p>{title}。</p>")
     return site
@@ -353,7 +406,10 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
     def page(title: str, content: str) -> DemoResponse:
         return _utf8(_html(f'<header class="site-head"><span class="site-name">{site_name}</span>'
                            f'<a href="/zhzx/" class="elder">长者模式</a></header>'
-                           '<nav><a href="/">首页</a><a href="/qzyw/">区政要闻</a><a href="/tzgg/">通知公告</a></nav>'
+                           '<nav><a href="/">首页</a><a href="/qzyw/">区政要闻</a><a href="/tzgg/">通知公告</a>'
+                           '<a href="/ldxx/">领导信箱</a></nav>'
+                           '<form class="search" action="/search/"><input type="search" name="q" aria-label="站内搜索" placeholder="站内搜索">'
+                           '<button>搜索</button></form>'
                            f'<main>{content}</main>{_footer(org, 4)}'
                            f'<div class="zhaocuo"><a href="{links["zhaocuo"]}">我为政府网站找错</a></div>',
                            f"{site_name}-{title}"))
@@ -365,6 +421,8 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
 
     news = [("/qzyw/c1.html", "示范区召开区委常委会会议", 1), ("/qzyw/c2.html", "示范区举行招商引资项目签约仪式", 5)]
     notices = [("/tzgg/c3.html", "示范区关于2023年城乡居民医保集中缴费的通告", 20)]
+    # 领导信箱: every letter answered within days
+    letters = [("/ldxx/x1.html", "建议增设社区老年食堂", 12, 6), ("/ldxx/x2.html", "咨询新生儿医保参保办理", 70, 66)]
 
     def article(title: str, ago: int) -> DemoResponse:
         return page(title, f"<article><h1>{title}</h1><div class='meta'>"
@@ -379,7 +437,12 @@ def _district(t: _Days, links: dict[str, str]) -> Site:
         "/qzyw/": page("区政要闻", table(news)),
         "/tzgg/": page("通知公告", table(notices)),
         "/zhzx/": page("长者模式", "<p>长者模式</p>"),
+        # the search finds the home page's articles
+        "/search/": page("搜索结果", "<p>共找到 3 条结果</p>" + table(news + notices)),
+        "/ldxx/": page("领导信箱", table([(href, title, asked) for href, title, asked, _ in letters])),
     }
+    for href, title, asked, answered in letters:
+        site[href] = page(title, _message_body(title, t.iso(asked), t.iso(answered)))
     for href, title, ago in news + notices:
         site[href] = article(title, ago)
     return site
@@ -485,11 +548,12 @@ class DemoSite:
 SITES: tuple[DemoSite, ...] = (
     DemoSite("shifan-county", "示范县人民政府门户网站", "示范县人民政府", "county_portal", ()),
     DemoSite("shifan-water", "示范市水务局", "示范市水务局", "department_site",
-             (("工作动态", "/gzdt/", "news"), ("通知公告", "/tzgg/", "notice"), ("专题专栏", "/ztzl/", "other"))),
+             (("工作动态", "/gzdt/", "news"), ("通知公告", "/tzgg/", "notice"), ("专题专栏", "/ztzl/", "other"),
+              ("咨询投诉", "/zxts/", "interaction"))),
     DemoSite("shifan-edu", "示范市教育局信息公开专栏", "示范市教育局", "department_channel",
              (("工作动态", "/xxgk/gzdt/", "news"), ("政策法规", "/xxgk/zcfg/", "policy"))),
     DemoSite("shifan-district", "示范区人民政府门户网站", "示范区人民政府", "county_portal",
-             (("区政要闻", "/qzyw/", "news"), ("通知公告", "/tzgg/", "notice"))),
+             (("区政要闻", "/qzyw/", "news"), ("通知公告", "/tzgg/", "notice"), ("领导信箱", "/ldxx/", "interaction"))),
     DemoSite("shifan-transport", "示范市交通运输局", "示范市交通运输局", "department_site",
              (("交通要闻", "/jtyw/", "news"), ("通知公告", "/tzgg/", "notice"))),
     DemoSite("shifan-town", "示范镇人民政府网站", "示范镇人民政府", "department_channel", ()),

@@ -14,8 +14,11 @@ from sqlalchemy import select
 
 from govmon.config import CATEGORIES, PLATFORMS, Config
 from govmon.demo.account_platforms import AccountPlatforms
+from govmon.demo.certs import LoopbackCA
 from govmon.demo.province import (
     ACCOUNTS,
+    HTTPS_DAYS_LEFT,
+    IPV6_SITES,
     PLANTED,
     PROBE_ROUNDS,
     SERIOUS_TERM,
@@ -106,7 +109,8 @@ def account_url(platforms: AccountPlatforms, account: DemoAccount) -> str:
 
 
 def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: str | None = None,
-                        platforms: AccountPlatforms | None = None, secrets_dir: Path | None = None) -> dict[str, Any]:
+                        tls: dict[str, Any] | None = None, platforms: AccountPlatforms | None = None,
+                        secrets_dir: Path | None = None) -> dict[str, Any]:
     """The demo province's config.yaml content (a plain mapping); accounts when ``platforms`` is given."""
     sites = []
     for site in SITES:
@@ -133,6 +137,8 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
         # one load a page and one article a site besides the home and list pages: keeps the demo
         # quick (the defaults, 3 loads and 3 articles, are what a real registry gets)
         "browser": {"articles": 1, "loads": 1},
+        # the demo's HTTPS: one port on every site's address, certificates from the demo CA
+        **({"tls": tls} if tls else {}),
     }
 
 
@@ -140,19 +146,24 @@ def demo_config_mapping(base_urls: dict[str, str], down_url: str, *, database: s
 def serving_province(as_of: dt.date, *, database: str | None = None) -> Iterator[DemoProvince]:
     """Serve the demo province on loopback for the duration of the ``with`` block."""
     labels = [site.id for site in SITES if site.id != "shifan-town"] + ["helper"]
-    server = DemoServer(labels)
+    server = DemoServer(labels, ipv6_labels=IPV6_SITES)
     offline = unused_url("127.0.0.250")
     down = unused_url("127.0.0.251")
     for label, site in province_sites(as_of, helper_base=server.base_urls["helper"], offline_url=offline).items():
         server.mount(label, site)
     base_urls = {k: v for k, v in server.base_urls.items() if k != "helper"}
     platform_now = dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
-    with server, AccountPlatforms(platform_now, host="127.0.0.249") as platforms, \
-            tempfile.TemporaryDirectory(prefix="govmon-demo-logins-") as secrets:
-        LoginStore(Path(secrets)).save("wechat", platforms.wechat_login())  # the office's saved 公众平台 login
-        mapping = demo_config_mapping(base_urls, down, database=database, platforms=platforms,
-                                      secrets_dir=Path(secrets))
-        yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping, platforms)
+    with tempfile.TemporaryDirectory(prefix="govmon-demo-") as private:
+        ca = LoopbackCA(Path(private))
+        port = server.serve_https({label: ca.issue(server.addresses[label], days_left=days)
+                                   for label, days in HTTPS_DAYS_LEFT.items() if days is not None})
+        tls = {"https_port": port, "extra_ca_file": str(ca.file), "timeout_s": 5}
+        secrets = Path(private) / "logins"
+        with server, AccountPlatforms(platform_now, host="127.0.0.249") as platforms:
+            LoginStore(secrets).save("wechat", platforms.wechat_login())  # the office's saved 公众平台 login
+            mapping = demo_config_mapping(base_urls, down, database=database, tls=tls, platforms=platforms,
+                                          secrets_dir=secrets)
+            yield DemoProvince(server, Config.from_mapping(mapping, source="<演示配置>"), offline, mapping, platforms)
 
 
 def run_demo(database: str | None = None) -> int:

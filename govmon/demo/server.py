@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import http.server
 import socket
+import ssl
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
@@ -67,6 +69,18 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class _ServerV6(_Server):
+    address_family = socket.AF_INET6
+
+
+def _bind(address: str, port: int, handler: type[http.server.BaseHTTPRequestHandler]) -> _Server:
+    return (_ServerV6 if ":" in address else _Server)((address, port), handler)
+
+
+def _url(address: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://[{address}]:{port}" if ":" in address else f"{scheme}://{address}:{port}"
+
+
 class DemoServer:
     """Serve sites on 127.0.0.{first_octet + i}, one address per label.
 
@@ -74,16 +88,45 @@ class DemoServer:
     built knowing every base URL; :meth:`mount` then puts a site's pages in place.
     """
 
-    def __init__(self, labels: Iterable[str], *, first_octet: int = 11, port: int = 0) -> None:
+    def __init__(self, labels: Iterable[str], *, first_octet: int = 11, port: int = 0,
+                 ipv6_labels: Iterable[str] = ()) -> None:
         self.sites: dict[str, Site] = {}
         self._servers: list[_Server] = []
         self._threads: list[threading.Thread] = []
         self.base_urls: dict[str, str] = {}
+        self.addresses: dict[str, str] = {}
+        self.https_port: int | None = None
+        ipv6 = set(ipv6_labels)
         for offset, label in enumerate(labels):
-            address = f"127.0.0.{first_octet + offset}"
-            server = _Server((address, port), _handler_for(self.sites, label))
+            # a label served on IPv6 answers on ::1 (one such label at most: one loopback address)
+            address = "::1" if label in ipv6 else f"127.0.0.{first_octet + offset}"
+            server = _bind(address, port, _handler_for(self.sites, label))
             self._servers.append(server)
-            self.base_urls[label] = f"http://{address}:{server.server_address[1]}"
+            self.addresses[label] = address
+            self.base_urls[label] = _url(address, server.server_address[1])
+
+    def serve_https(self, certificates: Mapping[str, tuple[Path, Path]], attempts: int = 20) -> int:
+        """Serve the labels in ``certificates`` over HTTPS too, each with its (certificate, key),
+        all on one port (as real sites all use 443) on their own addresses. Returns the port."""
+        for _ in range(attempts):
+            bound: list[_Server] = []
+            try:
+                port = 0
+                for label, (cert, key) in certificates.items():
+                    server = _bind(self.addresses[label], port, _handler_for(self.sites, label))
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                    context.load_cert_chain(cert, key)
+                    server.socket = context.wrap_socket(server.socket, server_side=True)
+                    port = server.server_address[1]
+                    bound.append(server)
+            except OSError:  # the port is taken on another address: try another one
+                for server in bound:
+                    server.server_close()
+                continue
+            self._servers.extend(bound)
+            self.https_port = port
+            return port
+        raise OSError("找不到在各演示地址上都空闲的 HTTPS 端口")
 
     @classmethod
     def serving(cls, sites: Mapping[str, Site], **kwargs: int) -> "DemoServer":
