@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from govmon.alerts import deliver_pending, queue_alert
 from govmon.browser_audits import BROWSER_OFF_NOTICE, audit_site, browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import Account, Config, Site
@@ -193,6 +194,8 @@ class SiteScanner:
                 session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,
                 judged_checks=judged.judged, covers=judged.covers,
             )
+            queue_alert(session, self.config, target_id=site.id, scan_id=scan.id,
+                        opened=[*recorded.opened, *recorded.reopened], resolved=recorded.resolved)
             scan.status = "complete" if complete else "incomplete"
             scan.finished_at = utcnow()
             scan.lease_owner = scan.lease_expires_at = None
@@ -282,9 +285,23 @@ def run_scan(
 
     async def main() -> list[SiteScanResult]:
         try:
-            return await scan_sites(config, session_factory, sites, as_of=as_of, progress=progress,
-                                    handle_signals=True)
+            results = await scan_sites(config, session_factory, sites, as_of=as_of, progress=progress,
+                                       handle_signals=True)
         finally:
             shutdown_reactor()
+        await deliver_alerts(config, session_factory)
+        return results
 
     return asyncio.run(main())
+
+
+async def deliver_alerts(config: Config, session_factory: sessionmaker[Session]) -> None:
+    """At the end of a one-shot scan: send the alerts it queued (what fails waits for the
+    next scan or the service); a delivery problem never fails the scan."""
+    def warn(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        await deliver_pending(config, session_factory, owner=f"{socket.gethostname()}:{os.getpid()}", log=warn)
+    except Exception as err:
+        warn(f"发送提醒时出错（稍后重试）：{type(err).__name__}: {err}")

@@ -96,6 +96,7 @@ class MonitorService:
     scheduler: Any = None
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     scan_slots: asyncio.Semaphore | None = None
+    delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -146,6 +147,9 @@ class MonitorService:
             self.scheduler.add_job(self.heartbeat, "interval", seconds=beat, id="heartbeat", jobstore=LOCAL)
             self.scheduler.add_job(self.serve_rescans, "interval", seconds=self.config.schedule.rescan_poll.total_seconds(),
                                    id="rescans", jobstore=LOCAL, next_run_time=dt.datetime.now(dt.UTC))
+            self.scheduler.add_job(self.deliver_alerts, "interval",
+                                   seconds=self.config.notifications.retry_poll.total_seconds(),
+                                   id="alerts", jobstore=LOCAL, next_run_time=dt.datetime.now(dt.UTC))
             self.log(f"govmon run 已启动（{self.owner}）：{len(self.config.sites)} 个网站，"
                      f"扫描周期 {self.config.schedule.sites}，探测周期 {self.config.schedule.probes}")
             await self.stop.wait()
@@ -263,7 +267,19 @@ class MonitorService:
             "open_by_severity": dict(result.open_by_severity), "seconds": round(time.monotonic() - started, 2),
         }
         self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页")
+        await self.deliver_alerts()
         return summary
+
+    async def deliver_alerts(self) -> None:
+        """Send the alerts that are due (after each scan, and on the retry timer)."""
+        from govmon.alerts import deliver_pending
+
+        assert self.sessions is not None
+        async with self.delivering:  # one pass at a time in this process (claims guard the rest)
+            try:
+                await deliver_pending(self.config, self.sessions, owner=self.owner, log=self.log)
+            except Exception as err:  # database restarting: the next pass retries
+                self.log(f"发送提醒时出错，稍后重试：{type(err).__name__}: {err}")
 
     async def probe_round(self) -> None:
         from govmon.probes import probe_sites

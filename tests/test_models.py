@@ -73,6 +73,8 @@ TABLES = {
     "audit_log",
     "service_leases",
     "scan_requests",
+    "alerts",
+    "alert_deliveries",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -167,7 +169,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0006"
+    assert current_revision(migrated_engine) == head_revision() == "0008"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
