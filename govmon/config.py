@@ -1344,7 +1344,7 @@ def _allowed_keys(model: Any) -> list[str]:
 
 _VALUE_LABELS = (CATEGORIES, COLUMN_KINDS, PLATFORMS, SEVERITIES, NETWORK_PROFILES)
 
-_FUTURE_KEYS = {"notifications": "通知（notifications）功能尚未提供，暂不能配置"}
+_FUTURE_KEYS: dict[str, str] = {}  # top-level keys of features not yet provided: their message
 
 _TYPE_MESSAGES = {
     "string_type": "应为文本",
