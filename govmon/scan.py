@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.alerts import deliver_pending, queue_alert
 from govmon.browser_audits import BROWSER_OFF_NOTICE, audit_site, browser_pool
-from govmon.checks.registry import run_checks
+from govmon.checks.registry import JudgeResult, run_checks
 from govmon.config import Account, Config, Site
 from govmon.crawler.browser import BrowserPool
 from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
-from govmon.findings import record_findings
+from govmon.findings import RecordResult, record_findings
 from govmon.leases import TargetBusy, claim_target
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
@@ -187,15 +187,8 @@ class SiteScanner:
             write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
-            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete,
-                                            bad_link_terms=self.bad_link_terms)
-            judged = run_checks(artifacts, self.config)
-            recorded = record_findings(
-                session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,
-                judged_checks=judged.judged, covers=judged.covers,
-            )
-            queue_alert(session, self.config, target_id=site.id, scan_id=scan.id,
-                        opened=[*recorded.opened, *recorded.reopened], resolved=recorded.resolved)
+            judged, recorded = judge_site_scan(session, self.config, scan, as_of=self.as_of, complete=complete,
+                                               resolve=complete, now=scan.started_at)
             scan.status = "complete" if complete else "incomplete"
             scan.finished_at = utcnow()
             scan.lease_owner = scan.lease_expires_at = None
@@ -214,6 +207,26 @@ class SiteScanner:
             if scan is not None and scan.status == "running":
                 scan.status, scan.error, scan.finished_at = "failed", reason, utcnow()
                 scan.lease_owner = scan.lease_expires_at = None
+
+
+def judge_site_scan(
+    session: Session, config: Config, scan: Scan, *, as_of: dt.datetime, complete: bool, resolve: bool,
+    now: dt.datetime,
+) -> tuple[JudgeResult, RecordResult]:
+    """Run the checks over a stored site scan at the monitoring point ``as_of``, record the
+    findings (``resolve``: may resolve what it no longer sees — never from an incomplete
+    scan) and queue the alert of what opened or resolved. In the caller's transaction, which
+    must hold ``write_lock(f"scan:{target}")``."""
+    artifacts = load_site_artifacts(session, scan, as_of=as_of, lexicon=tuple(config.lexicon.serious_error_terms) or None,
+                                    complete=complete, bad_link_terms=tuple(config.lexicon.bad_links) or None)
+    judged = run_checks(artifacts, config)
+    recorded = record_findings(
+        session, scan, scan.target_id, judged.findings, complete=complete and resolve, now=now,
+        judged_checks=judged.judged, covers=judged.covers,
+    )
+    queue_alert(session, config, target_id=scan.target_id, scan_id=scan.id,
+                opened=[*recorded.opened, *recorded.reopened], resolved=recorded.resolved)
+    return judged, recorded
 
 
 _STATUS = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}

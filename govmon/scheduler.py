@@ -53,7 +53,7 @@ class JobKind:
     """One entry of the job table: which targets it runs for, how often, and its body."""
 
     name: str
-    period: Callable[[Config], dt.timedelta]
+    period: Callable[[Config], dt.timedelta | dt.time]  # a time of day: daily at that time
     targets: Callable[[Config], list[str]]  # target ids; [""] for a round over all targets
     body: Callable[["MonitorService", str], Awaitable[None]]
 
@@ -66,12 +66,18 @@ async def _probe_job(service: "MonitorService", _: str) -> None:
     await service.probe_round()
 
 
+async def _nightly_job(service: "MonitorService", _: str) -> None:
+    await service.nightly()
+
+
 JOB_KINDS: dict[str, JobKind] = {
     "site": JobKind(
         "site", lambda c: c.schedule.sites,
         lambda c: [s.id for s in c.sites if s.enabled], _scan_site_job,
     ),
     "probes": JobKind("probes", lambda c: c.schedule.probes, lambda c: [""], _probe_job),
+    # a time of day (a cron trigger in the configured zone) or, in tests, a period
+    "nightly": JobKind("nightly", lambda c: c.schedule.nightly, lambda c: [""], _nightly_job),
     # "account": JobKind("account", lambda c: c.schedule.accounts,
     #                    lambda c: [a.id for a in c.accounts if a.enabled], _scan_account_job),
 }
@@ -199,6 +205,7 @@ class MonitorService:
 
     def reconcile(self) -> None:
         """Make the stored jobs match the config: add/replace what it asks for, drop the rest."""
+        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         wanted: set[str] = set()
@@ -207,8 +214,11 @@ class MonitorService:
             for target_id in kind.targets(self.config):
                 job_id = f"{kind.name}:{target_id}"
                 wanted.add(job_id)
-                start = SCHEDULE_EPOCH + spread_offset(job_id, period)
-                trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
+                if isinstance(period, dt.time):  # every day at this time, in the configured zone
+                    trigger = CronTrigger(hour=period.hour, minute=period.minute, timezone=self.config.tzinfo)
+                else:
+                    start = SCHEDULE_EPOCH + spread_offset(job_id, period)
+                    trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
                 existing = self.scheduler.get_job(job_id, jobstore=JOBSTORE)
                 if existing is not None and str(existing.trigger) == str(trigger):
                     continue
@@ -288,6 +298,15 @@ class MonitorService:
         sites = [s for s in self.config.sites if s.enabled]
         if sites:
             await probe_sites(self.config, self.sessions, sites)
+
+    async def nightly(self) -> None:
+        """Re-judge each site's latest complete scan at now, refresh the rollup, send alerts."""
+        from govmon.nightly import run_nightly
+
+        assert self.sessions is not None
+        report = await asyncio.to_thread(run_nightly, self.config, self.sessions)
+        self.log(report.summary())
+        await self.deliver_alerts()
 
     async def serve_rescans(self) -> None:
         """Pick up pending ``govmon rescan`` requests, one task per request."""
