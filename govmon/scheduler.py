@@ -246,11 +246,19 @@ class MonitorService:
         from govmon.leases import renew_service_lease
 
         ttl = self.config.schedule.service_lease
-        try:
-            kept = await asyncio.to_thread(self._tx, lambda s: renew_service_lease(s, self.owner, ttl))
-        except Exception as err:  # database restarting: pool_pre_ping reconnects on the next beat
-            self.log(f"心跳写入失败，稍后重试：{type(err).__name__}: {err}")
-            return
+        # A dropped connection (PostgreSQL restarted, backends terminated) fails the first try;
+        # pool_pre_ping then hands out a fresh connection, so retry within this beat a few times
+        # (spread over at most a third of the lease) before waiting for the next one.
+        delays = [d for d in (0.2, 1.0, 3.0) if d < ttl.total_seconds() / 3]
+        for attempt in range(len(delays) + 1):
+            try:
+                kept = await asyncio.to_thread(self._tx, lambda s: renew_service_lease(s, self.owner, ttl))
+                break
+            except Exception as err:
+                if attempt == len(delays):
+                    self.log(f"心跳写入失败，下次心跳重试：{type(err).__name__}: {_first_line(err)}")
+                    return
+                await asyncio.sleep(delays[attempt])
         if not kept:
             self.log("服务租约已被其他进程取得，停止本服务")
             self.stop.set()
@@ -332,6 +340,10 @@ class MonitorService:
         except Exception as err:
             summary = {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
         await asyncio.to_thread(self._tx, lambda s: finish_request(s, request_id, summary))
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), "")
 
 
 def run_service(settings: Config, database_url: str, config_path: Path | None = None) -> int:
