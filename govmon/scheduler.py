@@ -104,6 +104,7 @@ class MonitorService:
     scan_slots: asyncio.Semaphore | None = None
     delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+    job_log: Path | None = None  # JSON lines: each stored job's scheduled, submitted and start times
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -147,6 +148,11 @@ class MonitorService:
                               "misfire_grace_time": int(self.config.schedule.misfire_grace.total_seconds())},
                 timezone=dt.UTC,
             )
+            if self.job_log is not None:
+                from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
+
+                self.scheduler.add_listener(self._record_job_event,
+                                            EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start()
             self.reconcile()
             beat = max(1.0, ttl.total_seconds() / 3)
@@ -178,6 +184,29 @@ class MonitorService:
                 self.log(f"释放服务租约失败：{err}")
             shutdown_reactor()
             self.sessions.kw["bind"].dispose()
+
+    def _record_job_event(self, event: Any) -> None:
+        """APScheduler listener (``--job-log``): when each stored job was due and when it was submitted."""
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+
+        if getattr(event, "jobstore", None) != JOBSTORE:
+            return
+        name = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "skipped_running"}.get(event.code, "submitted")
+        due = getattr(event, "scheduled_run_times", None) or [getattr(event, "scheduled_run_time", None)]
+        for scheduled in due:
+            self._write_job_log({"event": name, "job": event.job_id, "scheduled": scheduled})
+
+    def _write_job_log(self, entry: dict[str, Any]) -> None:
+        if self.job_log is None:
+            return
+        import json
+
+        now = dt.datetime.now(dt.UTC)
+        scheduled = entry.get("scheduled")
+        if isinstance(scheduled, dt.datetime):
+            entry = {**entry, "scheduled": scheduled.isoformat(), "lag_s": round((now - scheduled).total_seconds(), 4)}
+        with open(self.job_log, "a", encoding="utf-8") as out:
+            out.write(json.dumps({**entry, "at": now.isoformat()}, ensure_ascii=False) + "\n")
 
     def _request_stop(self) -> None:
         self.stop.set()
@@ -274,6 +303,7 @@ class MonitorService:
             return {"status": "failed", "reason": f"配置中没有启用的网站 {target_id}"}
         assert self.scan_slots is not None and self.sessions is not None
         async with self.scan_slots:
+            self._write_job_log({"event": "started", "job": f"site:{target_id}", "request": request_id})
             scanner = SiteScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
                                   stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease)
             started = time.monotonic()
@@ -305,6 +335,7 @@ class MonitorService:
         assert self.sessions is not None
         sites = [s for s in self.config.sites if s.enabled]
         if sites:
+            self._write_job_log({"event": "started", "job": "probes:"})
             await probe_sites(self.config, self.sessions, sites)
 
     async def nightly(self) -> None:
@@ -346,5 +377,6 @@ def _first_line(err: BaseException) -> str:
     return next((line for line in str(err).splitlines() if line.strip()), "")
 
 
-def run_service(settings: Config, database_url: str, config_path: Path | None = None) -> int:
-    return asyncio.run(MonitorService(settings, database_url, config_path=config_path).run())
+def run_service(settings: Config, database_url: str, config_path: Path | None = None,
+                job_log: Path | None = None) -> int:
+    return asyncio.run(MonitorService(settings, database_url, config_path=config_path, job_log=job_log).run())
