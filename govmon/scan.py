@@ -107,8 +107,12 @@ class SiteScanner:
         progress: Callable[[str], None] | None = None,
         owner: str | None = None,
         lease: dt.timedelta = SCAN_LEASE,
+        sync_registry: bool = True,
     ) -> None:
         self.config = config
+        # Sync every registered target into the database before scanning; `govmon run` does it
+        # once at start and on reload instead (for 1,000 sites it costs more than a tiny scan).
+        self.sync_registry = sync_registry
         self.lease = lease
         self.sessions = session_factory
         self.as_of = as_of
@@ -121,7 +125,8 @@ class SiteScanner:
         self.browser: BrowserPool | None = None  # opened by scan(), shared by its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
-        await asyncio.to_thread(self._sync_registry)
+        if self.sync_registry:
+            await asyncio.to_thread(self._sync_registry)
         limit = asyncio.Semaphore(self.config.crawl.concurrent_sites)
 
         async def one(site: Site) -> SiteScanResult:

@@ -268,6 +268,14 @@ class MonitorService:
         except (ConfigError, OSError) as err:
             self.log(f"重新读取配置失败，继续使用原配置：{err}")
             return
+        from govmon.models import sync_targets
+        from govmon.scan import target_specs
+
+        try:
+            await asyncio.to_thread(self._tx, lambda s: sync_targets(s, target_specs(self.config)))
+        except Exception as err:
+            self.log(f"更新登记的网站失败，继续使用原配置：{type(err).__name__}: {err}")
+            return
         self.reconcile()
         self.log("已重新读取配置并更新计划任务")
 
@@ -305,7 +313,8 @@ class MonitorService:
         async with self.scan_slots:
             self._write_job_log({"event": "started", "job": f"site:{target_id}", "request": request_id})
             scanner = SiteScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
-                                  stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease)
+                                  stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease,
+                                  sync_registry=False)
             started = time.monotonic()
             [result] = await scanner.scan([site])
         summary = {
