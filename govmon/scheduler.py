@@ -226,6 +226,11 @@ class MonitorService:
                 await body
         except Exception as err:
             self.log(f"任务 {label} 出错：{type(err).__name__}: {err}")
+        except asyncio.CancelledError:
+            if not self.stop.is_set():
+                raise
+            # Stopping, and the grace period is over: a job still queued for a scan slot (or a
+            # scan that did not stop in time, whose lease then expires) ends here, quietly.
         finally:
             if task is not None:
                 self.inflight.discard(task)
@@ -311,6 +316,8 @@ class MonitorService:
             return {"status": "failed", "reason": f"配置中没有启用的网站 {target_id}"}
         assert self.scan_slots is not None and self.sessions is not None
         async with self.scan_slots:
+            if self.stop.is_set():  # queued for a slot while the service was stopping
+                return {"status": "incomplete", "reason": "服务正在停止", "target_id": target_id, "name": site.name}
             self._write_job_log({"event": "started", "job": f"site:{target_id}", "request": request_id})
             scanner = SiteScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
                                   stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease,
