@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from govmon.alerts import queue_alert
 from govmon.browser_audits import browser_pool
 from govmon.checks.registry import run_checks
 from govmon.config import PLATFORMS, Account, Config
@@ -213,6 +214,8 @@ class AccountScanner:
                     session, scan, account.id, judged.findings, complete=complete, now=scan.started_at,
                     judged_checks=judged.judged, covers=judged.covers,
                 )
+                queue_alert(session, self.config, target_id=account.id, scan_id=scan.id,
+                            opened=[*recorded.opened, *recorded.reopened], resolved=recorded.resolved)
                 scan.status = "complete" if complete else "incomplete"
                 if not complete:
                     scan.error = snapshot.reason

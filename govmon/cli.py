@@ -368,12 +368,15 @@ def demo(
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
     db: DbOption = None,
+    job_log: Annotated[
+        Optional[Path], typer.Option("--job-log", help="把每个计划任务的计划时间、提交时间和开始时间追加写入此文件（每行一个 JSON，用于测量调度延迟）")
+    ] = None,
 ) -> None:
     """持续监测：按配置的计划运行扫描、可用性探测和汇总，直到被停止。"""
     from govmon.scheduler import run_service
 
     settings = load_settings(config, required=True)
-    raise typer.Exit(run_service(settings, database_url(settings, db), config_path=config))
+    raise typer.Exit(run_service(settings, database_url(settings, db), config_path=config, job_log=job_log))
 
 
 @app.command()

@@ -74,6 +74,7 @@ __all__ = [
     "ConfigIssue",
     "CrawlSettings",
     "LexiconSettings",
+    "NotificationSettings",
     "PassRateFormat",
     "ReportSettings",
     "ScheduleSettings",
@@ -675,6 +676,25 @@ class ClusterSettings(_Section):
     enabled: bool = False
 
 
+_TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _parse_nightly(value: Any) -> dt.time | dt.timedelta:
+    if isinstance(value, (dt.time, dt.timedelta)):
+        return value
+    if isinstance(value, str) and (match := _TIME_OF_DAY.fullmatch(value.strip())):
+        return dt.time(int(match[1]), int(match[2]))
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"应为每天的时刻（如 02:30）或时长（如 30s，用于测试）: {_quote(value)}"
+        ) from None
+
+
+NightlySchedule = Annotated[dt.time | dt.timedelta, BeforeValidator(_parse_nightly)]
+
+
 class ScheduleSettings(_Section):
     sites: Duration = dt.timedelta(hours=24)
     accounts: Duration = dt.timedelta(hours=6)
@@ -683,6 +703,9 @@ class ScheduleSettings(_Section):
     misfire_grace: Duration = dt.timedelta(hours=1)  # a job late by more is skipped to its next time
     service_lease: Duration = dt.timedelta(seconds=60)  # a killed service's lease frees after this
     rescan_poll: Duration = dt.timedelta(seconds=2)  # how often the service looks for rescan requests
+    # The nightly re-judgement and rollup: a time of day ("02:30", in ``timezone``) or, for
+    # tests and soaks, a period ("30s").
+    nightly: NightlySchedule = dt.time(2, 30)
 
 
 # --- checks: one block per check id, keyed by the id itself ------------------------------
@@ -967,6 +990,77 @@ class ReportSettings(_Section):
     new_media: NewMediaPassRateFormat = NewMediaPassRateFormat()
 
 
+# --- notifications (govmon.alerts) ---------------------------------------------------------
+
+WebhookFormat = Literal["wecom", "dingtalk", "json"]
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"不是有效的电子邮件地址: {_quote(value)}")
+    return value
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_check_email)]
+
+
+def _check_password_file(value: Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.is_file():
+        raise ValueError(f"找不到密码文件 {_quote(str(value))}（相对路径从配置文件所在目录 {_base_dir(info)} 算起）")
+    return path
+
+
+PasswordFile = Annotated[Path, AfterValidator(_check_password_file)]
+
+
+class WebhookChannel(_Section):
+    """A group robot or any HTTP receiver; ``secret`` signs DingTalk requests (加签)."""
+
+    format: WebhookFormat
+    url: Url
+    secret: Text | None = None
+
+    @model_validator(mode="after")
+    def _secret_only_for_dingtalk(self) -> WebhookChannel:
+        if self.secret is not None and self.format != "dingtalk":
+            raise ValueError("secret（加签密钥）只用于钉钉机器人（format: dingtalk）")
+        return self
+
+
+class SmtpChannel(_Section):
+    """E-mail over SMTP; the password is read from ``password_file`` when sending, never logged."""
+
+    host: Text
+    port: StrictInt = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    username: Text | None = None
+    password_file: PasswordFile | None = None
+    sender: Email = Field(alias="from")
+    to: tuple[Email, ...] = Field(min_length=1)
+    timeout_s: StrictFloat = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _login_complete(self) -> SmtpChannel:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("username 和 password_file 须同时填写（或都不填，不登录）")
+        return self
+
+
+class NotificationSettings(_Section):
+    """Alerts on new and resolved findings: one digest per target per scan, to every channel."""
+
+    min_severity: Severity = "veto"
+    webhooks: tuple[WebhookChannel, ...] = ()
+    smtp: SmtpChannel | None = None
+    timeout_s: StrictFloat = Field(10.0, gt=0)  # one webhook request
+    retry_initial: Duration = dt.timedelta(seconds=30)  # the first retry waits this long, doubling after
+    retry_max: Duration = dt.timedelta(hours=1)  # ... up to this
+    max_attempts: StrictInt = Field(12, ge=1)  # then the delivery is given up (status failed)
+    retry_poll: Duration = dt.timedelta(seconds=30)  # how often `govmon run` retries pending deliveries
+
+
 # --- the whole config ----------------------------------------------------------------------
 
 
@@ -991,6 +1085,7 @@ class Config(_Section):
     lexicon: LexiconSettings = LexiconSettings()
     browser: BrowserSettings = BrowserSettings()
     report: ReportSettings = ReportSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     _path: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -1278,7 +1373,7 @@ def _allowed_keys(model: Any) -> list[str]:
 
 _VALUE_LABELS = (CATEGORIES, COLUMN_KINDS, PLATFORMS, SEVERITIES, NETWORK_PROFILES)
 
-_FUTURE_KEYS = {"notifications": "通知（notifications）功能尚未提供，暂不能配置"}
+_FUTURE_KEYS: dict[str, str] = {}  # top-level keys of features not yet provided: their message
 
 _TYPE_MESSAGES = {
     "string_type": "应为文本",

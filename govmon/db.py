@@ -115,7 +115,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     else:
         connect_args = {
             "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
-            "application_name": "govmon",
+            **({} if "application_name" in parsed.query else {"application_name": "govmon"}),  # the URL's wins
             **kwargs.pop("connect_args", {}),
         }
         kwargs.setdefault("pool_pre_ping", True)

@@ -49,6 +49,8 @@ from govmon.db import write_lock
 
 __all__ = [
     "ApiToken",
+    "Alert",
+    "AlertDelivery",
     "AuditEntry",
     "Base",
     "BrowserAudit",
@@ -884,6 +886,7 @@ class AuditEntry(Base):
 # --------------------------------------------------------------------------- service (0006)
 
 SCAN_REQUEST_STATUSES = ("pending", "running", "done", "failed")
+ALERT_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class ServiceLease(Base):
@@ -917,3 +920,47 @@ class ScanRequest(Base):
     finished_at: Mapped[datetime | None]
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
     summary: Mapped[dict[str, Any] | None]
+
+
+class Alert(Base):
+    """One digest of a target's new and resolved findings from one judgement (govmon.alerts):
+    queued in the transaction that recorded those findings; ``payload`` keeps the finding
+    objects (INTERFACE.md) as they were then."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index(None, "target_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]]
+
+    deliveries: Mapped[list[AlertDelivery]] = relationship(
+        back_populates="alert", order_by="AlertDelivery.id", cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+
+class AlertDelivery(Base):
+    """One alert to one channel: pending → sending (claimed) → sent, or back to pending with a
+    later ``next_attempt_at`` after a failure, or failed once the attempts are used up."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel"),
+        CheckConstraint(_in("status", ALERT_DELIVERY_STATUSES), name="status"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")

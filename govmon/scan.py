@@ -25,14 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.account_scan import AccountScanner, AccountScanResult
+from govmon.alerts import deliver_pending, queue_alert
 from govmon.browser_audits import BROWSER_OFF_NOTICE, audit_site, browser_pool
-from govmon.checks.registry import run_checks
+from govmon.checks.registry import JudgeResult, run_checks
 from govmon.config import Account, Config, Site
 from govmon.crawler.browser import BrowserPool
 from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
-from govmon.findings import record_findings
+from govmon.findings import RecordResult, record_findings
 from govmon.leases import TargetBusy, claim_target
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
@@ -109,8 +110,12 @@ class SiteScanner:
         owner: str | None = None,
         lease: dt.timedelta = SCAN_LEASE,
         browser: BrowserPool | None = None,
+        sync_registry: bool = True,
     ) -> None:
         self.config = config
+        # Sync every registered target into the database before scanning; `govmon run` does it
+        # once at start and on reload instead (for 1,000 sites it costs more than a tiny scan).
+        self.sync_registry = sync_registry
         self.lease = lease
         self.sessions = session_factory
         self.as_of = as_of
@@ -123,7 +128,8 @@ class SiteScanner:
         self.browser: BrowserPool | None = browser  # None: scan() opens one for its sites
 
     async def scan(self, sites: Sequence[Site]) -> list[SiteScanResult]:
-        await asyncio.to_thread(self._sync_registry)
+        if self.sync_registry:
+            await asyncio.to_thread(self._sync_registry)
         limit = asyncio.Semaphore(self.config.crawl.concurrent_sites)
 
         async def one(site: Site) -> SiteScanResult:
@@ -193,13 +199,8 @@ class SiteScanner:
             write_lock(session, f"scan:{site.id}")  # first: SQLite takes its write lock now
             scan = session.get(Scan, result.scan_id)
             assert scan is not None
-            artifacts = load_site_artifacts(session, scan, as_of=self.as_of, lexicon=self.lexicon, complete=complete,
-                                            bad_link_terms=self.bad_link_terms)
-            judged = run_checks(artifacts, self.config)
-            recorded = record_findings(
-                session, scan, site.id, judged.findings, complete=complete, now=scan.started_at,
-                judged_checks=judged.judged, covers=judged.covers,
-            )
+            judged, recorded = judge_site_scan(session, self.config, scan, as_of=self.as_of, complete=complete,
+                                               resolve=complete, now=scan.started_at)
             scan.status = "complete" if complete else "incomplete"
             scan.finished_at = utcnow()
             scan.lease_owner = scan.lease_expires_at = None
@@ -218,6 +219,26 @@ class SiteScanner:
             if scan is not None and scan.status == "running":
                 scan.status, scan.error, scan.finished_at = "failed", reason, utcnow()
                 scan.lease_owner = scan.lease_expires_at = None
+
+
+def judge_site_scan(
+    session: Session, config: Config, scan: Scan, *, as_of: dt.datetime, complete: bool, resolve: bool,
+    now: dt.datetime,
+) -> tuple[JudgeResult, RecordResult]:
+    """Run the checks over a stored site scan at the monitoring point ``as_of``, record the
+    findings (``resolve``: may resolve what it no longer sees — never from an incomplete
+    scan) and queue the alert of what opened or resolved. In the caller's transaction, which
+    must hold ``write_lock(f"scan:{target}")``."""
+    artifacts = load_site_artifacts(session, scan, as_of=as_of, lexicon=tuple(config.lexicon.serious_error_terms) or None,
+                                    complete=complete, bad_link_terms=tuple(config.lexicon.bad_links) or None)
+    judged = run_checks(artifacts, config)
+    recorded = record_findings(
+        session, scan, scan.target_id, judged.findings, complete=complete and resolve, now=now,
+        judged_checks=judged.judged, covers=judged.covers,
+    )
+    queue_alert(session, config, target_id=scan.target_id, scan_id=scan.id,
+                opened=[*recorded.opened, *recorded.reopened], resolved=recorded.resolved)
+    return judged, recorded
 
 
 _STATUS = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}
@@ -347,9 +368,23 @@ def run_scan(
 
     async def main() -> ScanResults:
         try:
-            return await scan_targets(config, session_factory, sites, accounts, as_of=as_of, progress=progress,
-                                      handle_signals=True)
+            results = await scan_targets(config, session_factory, sites, accounts, as_of=as_of, progress=progress,
+                                         handle_signals=True)
         finally:
             shutdown_reactor()
+        await deliver_alerts(config, session_factory)
+        return results
 
     return asyncio.run(main())
+
+
+async def deliver_alerts(config: Config, session_factory: sessionmaker[Session]) -> None:
+    """At the end of a one-shot scan: send the alerts it queued (what fails waits for the
+    next scan or the service); a delivery problem never fails the scan."""
+    def warn(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        await deliver_pending(config, session_factory, owner=f"{socket.gethostname()}:{os.getpid()}", log=warn)
+    except Exception as err:
+        warn(f"发送提醒时出错（稍后重试）：{type(err).__name__}: {err}")

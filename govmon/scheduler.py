@@ -53,7 +53,7 @@ class JobKind:
     """One entry of the job table: which targets it runs for, how often, and its body."""
 
     name: str
-    period: Callable[[Config], dt.timedelta]
+    period: Callable[[Config], dt.timedelta | dt.time]  # a time of day: daily at that time
     targets: Callable[[Config], list[str]]  # target ids; [""] for a round over all targets
     body: Callable[["MonitorService", str], Awaitable[None]]
 
@@ -66,12 +66,18 @@ async def _probe_job(service: "MonitorService", _: str) -> None:
     await service.probe_round()
 
 
+async def _nightly_job(service: "MonitorService", _: str) -> None:
+    await service.nightly()
+
+
 JOB_KINDS: dict[str, JobKind] = {
     "site": JobKind(
         "site", lambda c: c.schedule.sites,
         lambda c: [s.id for s in c.sites if s.enabled], _scan_site_job,
     ),
     "probes": JobKind("probes", lambda c: c.schedule.probes, lambda c: [""], _probe_job),
+    # a time of day (a cron trigger in the configured zone) or, in tests, a period
+    "nightly": JobKind("nightly", lambda c: c.schedule.nightly, lambda c: [""], _nightly_job),
     # "account": JobKind("account", lambda c: c.schedule.accounts,
     #                    lambda c: [a.id for a in c.accounts if a.enabled], _scan_account_job),
 }
@@ -96,7 +102,9 @@ class MonitorService:
     scheduler: Any = None
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     scan_slots: asyncio.Semaphore | None = None
+    delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+    job_log: Path | None = None  # JSON lines: each stored job's scheduled, submitted and start times
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -140,12 +148,20 @@ class MonitorService:
                               "misfire_grace_time": int(self.config.schedule.misfire_grace.total_seconds())},
                 timezone=dt.UTC,
             )
+            if self.job_log is not None:
+                from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
+
+                self.scheduler.add_listener(self._record_job_event,
+                                            EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start()
             self.reconcile()
             beat = max(1.0, ttl.total_seconds() / 3)
             self.scheduler.add_job(self.heartbeat, "interval", seconds=beat, id="heartbeat", jobstore=LOCAL)
             self.scheduler.add_job(self.serve_rescans, "interval", seconds=self.config.schedule.rescan_poll.total_seconds(),
                                    id="rescans", jobstore=LOCAL, next_run_time=dt.datetime.now(dt.UTC))
+            self.scheduler.add_job(self.deliver_alerts, "interval",
+                                   seconds=self.config.notifications.retry_poll.total_seconds(),
+                                   id="alerts", jobstore=LOCAL, next_run_time=dt.datetime.now(dt.UTC))
             self.log(f"govmon run 已启动（{self.owner}）：{len(self.config.sites)} 个网站，"
                      f"扫描周期 {self.config.schedule.sites}，探测周期 {self.config.schedule.probes}")
             await self.stop.wait()
@@ -169,6 +185,29 @@ class MonitorService:
             shutdown_reactor()
             self.sessions.kw["bind"].dispose()
 
+    def _record_job_event(self, event: Any) -> None:
+        """APScheduler listener (``--job-log``): when each stored job was due and when it was submitted."""
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+
+        if getattr(event, "jobstore", None) != JOBSTORE:
+            return
+        name = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "skipped_running"}.get(event.code, "submitted")
+        due = getattr(event, "scheduled_run_times", None) or [getattr(event, "scheduled_run_time", None)]
+        for scheduled in due:
+            self._write_job_log({"event": name, "job": event.job_id, "scheduled": scheduled})
+
+    def _write_job_log(self, entry: dict[str, Any]) -> None:
+        if self.job_log is None:
+            return
+        import json
+
+        now = dt.datetime.now(dt.UTC)
+        scheduled = entry.get("scheduled")
+        if isinstance(scheduled, dt.datetime):
+            entry = {**entry, "scheduled": scheduled.isoformat(), "lag_s": round((now - scheduled).total_seconds(), 4)}
+        with open(self.job_log, "a", encoding="utf-8") as out:
+            out.write(json.dumps({**entry, "at": now.isoformat()}, ensure_ascii=False) + "\n")
+
     def _request_stop(self) -> None:
         self.stop.set()
 
@@ -187,6 +226,11 @@ class MonitorService:
                 await body
         except Exception as err:
             self.log(f"任务 {label} 出错：{type(err).__name__}: {err}")
+        except asyncio.CancelledError:
+            if not self.stop.is_set():
+                raise
+            # Stopping, and the grace period is over: a job still queued for a scan slot (or a
+            # scan that did not stop in time, whose lease then expires) ends here, quietly.
         finally:
             if task is not None:
                 self.inflight.discard(task)
@@ -195,6 +239,7 @@ class MonitorService:
 
     def reconcile(self) -> None:
         """Make the stored jobs match the config: add/replace what it asks for, drop the rest."""
+        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         wanted: set[str] = set()
@@ -203,8 +248,11 @@ class MonitorService:
             for target_id in kind.targets(self.config):
                 job_id = f"{kind.name}:{target_id}"
                 wanted.add(job_id)
-                start = SCHEDULE_EPOCH + spread_offset(job_id, period)
-                trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
+                if isinstance(period, dt.time):  # every day at this time, in the configured zone
+                    trigger = CronTrigger(hour=period.hour, minute=period.minute, timezone=self.config.tzinfo)
+                else:
+                    start = SCHEDULE_EPOCH + spread_offset(job_id, period)
+                    trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
                 existing = self.scheduler.get_job(job_id, jobstore=JOBSTORE)
                 if existing is not None and str(existing.trigger) == str(trigger):
                     continue
@@ -225,6 +273,14 @@ class MonitorService:
         except (ConfigError, OSError) as err:
             self.log(f"重新读取配置失败，继续使用原配置：{err}")
             return
+        from govmon.models import sync_targets
+        from govmon.scan import target_specs
+
+        try:
+            await asyncio.to_thread(self._tx, lambda s: sync_targets(s, target_specs(self.config)))
+        except Exception as err:
+            self.log(f"更新登记的网站失败，继续使用原配置：{type(err).__name__}: {err}")
+            return
         self.reconcile()
         self.log("已重新读取配置并更新计划任务")
 
@@ -232,11 +288,19 @@ class MonitorService:
         from govmon.leases import renew_service_lease
 
         ttl = self.config.schedule.service_lease
-        try:
-            kept = await asyncio.to_thread(self._tx, lambda s: renew_service_lease(s, self.owner, ttl))
-        except Exception as err:  # database restarting: pool_pre_ping reconnects on the next beat
-            self.log(f"心跳写入失败，稍后重试：{type(err).__name__}: {err}")
-            return
+        # A dropped connection (PostgreSQL restarted, backends terminated) fails the first try;
+        # pool_pre_ping then hands out a fresh connection, so retry within this beat a few times
+        # (spread over at most a third of the lease) before waiting for the next one.
+        delays = [d for d in (0.2, 1.0, 3.0) if d < ttl.total_seconds() / 3]
+        for attempt in range(len(delays) + 1):
+            try:
+                kept = await asyncio.to_thread(self._tx, lambda s: renew_service_lease(s, self.owner, ttl))
+                break
+            except Exception as err:
+                if attempt == len(delays):
+                    self.log(f"心跳写入失败，下次心跳重试：{type(err).__name__}: {_first_line(err)}")
+                    return
+                await asyncio.sleep(delays[attempt])
         if not kept:
             self.log("服务租约已被其他进程取得，停止本服务")
             self.stop.set()
@@ -252,8 +316,12 @@ class MonitorService:
             return {"status": "failed", "reason": f"配置中没有启用的网站 {target_id}"}
         assert self.scan_slots is not None and self.sessions is not None
         async with self.scan_slots:
+            if self.stop.is_set():  # queued for a slot while the service was stopping
+                return {"status": "incomplete", "reason": "服务正在停止", "target_id": target_id, "name": site.name}
+            self._write_job_log({"event": "started", "job": f"site:{target_id}", "request": request_id})
             scanner = SiteScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
-                                  stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease)
+                                  stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease,
+                                  sync_registry=False)
             started = time.monotonic()
             [result] = await scanner.scan([site])
         summary = {
@@ -263,7 +331,19 @@ class MonitorService:
             "open_by_severity": dict(result.open_by_severity), "seconds": round(time.monotonic() - started, 2),
         }
         self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页")
+        await self.deliver_alerts()
         return summary
+
+    async def deliver_alerts(self) -> None:
+        """Send the alerts that are due (after each scan, and on the retry timer)."""
+        from govmon.alerts import deliver_pending
+
+        assert self.sessions is not None
+        async with self.delivering:  # one pass at a time in this process (claims guard the rest)
+            try:
+                await deliver_pending(self.config, self.sessions, owner=self.owner, log=self.log)
+            except Exception as err:  # database restarting: the next pass retries
+                self.log(f"发送提醒时出错，稍后重试：{type(err).__name__}: {err}")
 
     async def probe_round(self) -> None:
         from govmon.probes import probe_sites
@@ -271,7 +351,17 @@ class MonitorService:
         assert self.sessions is not None
         sites = [s for s in self.config.sites if s.enabled]
         if sites:
+            self._write_job_log({"event": "started", "job": "probes:"})
             await probe_sites(self.config, self.sessions, sites)
+
+    async def nightly(self) -> None:
+        """Re-judge each site's latest complete scan at now, refresh the rollup, send alerts."""
+        from govmon.nightly import run_nightly
+
+        assert self.sessions is not None
+        report = await asyncio.to_thread(run_nightly, self.config, self.sessions)
+        self.log(report.summary())
+        await self.deliver_alerts()
 
     async def serve_rescans(self) -> None:
         """Pick up pending ``govmon rescan`` requests, one task per request."""
@@ -299,5 +389,10 @@ class MonitorService:
         await asyncio.to_thread(self._tx, lambda s: finish_request(s, request_id, summary))
 
 
-def run_service(settings: Config, database_url: str, config_path: Path | None = None) -> int:
-    return asyncio.run(MonitorService(settings, database_url, config_path=config_path).run())
+def _first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), "")
+
+
+def run_service(settings: Config, database_url: str, config_path: Path | None = None,
+                job_log: Path | None = None) -> int:
+    return asyncio.run(MonitorService(settings, database_url, config_path=config_path, job_log=job_log).run())

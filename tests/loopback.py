@@ -388,3 +388,76 @@ class Sink:
         found = [l for l in self.links if l.url == url]
         assert len(found) == 1, (url, [l.url for l in self.links])
         return found[0]
+
+
+# --- a webhook receiver ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str  # with its query string
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def query(self) -> dict[str, str]:
+        from urllib.parse import parse_qsl, urlsplit
+
+        return dict(parse_qsl(urlsplit(self.path).query))
+
+
+class WebhookReceiver:
+    """An HTTP server on its own loopback address that records every POST and answers each with
+    the next of ``replies`` (the last one repeats); e.g. two 500s, then a robot's errcode 0."""
+
+    def __init__(self, replies: list[Reply] | None = None, *, host: str | None = None) -> None:
+        self.replies = list(replies or [Reply(200, '{"errcode": 0, "errmsg": "ok"}', "application/json")])
+        self.calls: list[Received] = []  # every POST, answered however
+        self.accepted: list[Received] = []  # the POSTs answered 2xx
+        self._lock = threading.Lock()
+        self.host = host or next_loopback_host()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                item = Received(self.path, dict(self.headers.items()), body)
+                with receiver._lock:
+                    reply = receiver.replies[min(len(receiver.calls), len(receiver.replies) - 1)]
+                    receiver.calls.append(item)
+                    if 200 <= reply.status < 300:
+                        receiver.accepted.append(item)
+                payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type or "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._httpd = http.server.ThreadingHTTPServer((self.host, 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

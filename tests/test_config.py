@@ -425,10 +425,41 @@ def test_unknown_threshold_suggests(tmp_path):
     assert err.message == '未知的键 "veto_day"；是否想写 "veto_days"？'
 
 
-def test_notifications_not_yet_configurable(tmp_path):
-    err = error_of(tmp_path, "notifications:\n  email: a@b.cn\n")
-    assert (err.line, err.key) == (1, "notifications")
-    assert err.message == "通知（notifications）功能尚未提供，暂不能配置"
+def test_notifications_section(tmp_path):
+    (tmp_path / "smtp.pw").write_text("s3cret\n", encoding="utf-8")
+    config = load_config(write(tmp_path, (
+        "notifications:\n  min_severity: deduct\n  webhooks:\n"
+        "    - format: dingtalk\n      url: https://oapi.dingtalk.com/robot/send?access_token=x\n      secret: SECabc\n"
+        "    - format: wecom\n      url: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=y\n"
+        "  smtp:\n    host: smtp.example.gov.cn\n    port: 587\n    starttls: true\n    username: govmon\n"
+        "    password_file: smtp.pw\n    from: govmon@example.gov.cn\n    to: [office@example.gov.cn]\n")))
+    settings = config.notifications
+    assert settings.min_severity == "deduct" and [w.format for w in settings.webhooks] == ["dingtalk", "wecom"]
+    assert settings.smtp is not None and settings.smtp.password_file == tmp_path / "smtp.pw"
+    assert settings.smtp.sender == "govmon@example.gov.cn" and settings.smtp.to == ("office@example.gov.cn",)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        ("notifications:\n  email: a@b.cn\n", 2, "notifications.email", "未知的键 \"email\"；此处可用的键："),
+        ("notifications:\n  webhooks:\n    - format: slack\n      url: http://x.cn/\n", 3,
+         "notifications.webhooks[0].format", "slack"),
+        ("notifications:\n  webhooks:\n    - format: wecom\n      url: http://x.cn/\n      secret: s\n", 3,
+         "notifications.webhooks[0]", "secret（加签密钥）只用于钉钉机器人"),
+        ("notifications:\n  smtp:\n    host: h\n    from: a@b.cn\n    to: [c@d.cn]\n    username: u\n", 2,
+         "notifications.smtp", "username 和 password_file 须同时填写"),
+        ("notifications:\n  smtp:\n    host: h\n    from: a@b.cn\n    to: [c@d.cn]\n    username: u\n"
+         "    password_file: missing.pw\n", 7, "notifications.smtp.password_file", "找不到密码文件"),
+        ("notifications:\n  smtp:\n    host: h\n    from: nobody\n    to: [c@d.cn]\n", 4,
+         "notifications.smtp.from", "不是有效的电子邮件地址"),
+        ("schedule:\n  nightly: '25:00'\n", 2, "schedule.nightly", "应为每天的时刻（如 02:30）"),
+    ],
+)
+def test_notification_errors(tmp_path, text, line, key, message):
+    err = error_of(tmp_path, text)
+    assert (err.line, err.key) == (line, key)
+    assert message in err.message
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,8 @@ TABLES = {
     "audit_log",
     "account_reads",
     "account_posts",
+    "alerts",
+    "alert_deliveries",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -168,7 +170,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0009"
+    assert current_revision(migrated_engine) == head_revision() == "0010"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:

@@ -175,3 +175,57 @@ def test_sigterm_stops_a_running_scan_cleanly_and_kill9_is_recovered(db_url, tmp
         assert "发现 1 次中断的扫描" in err
         [reaped] = [s for s in _scans(db_url) if s.id == abandoned[0]]
         assert "租约过期" in reaped.error
+
+
+@pytest.mark.postgres
+def test_the_service_survives_its_postgresql_connections_being_dropped(db_url, site, tmp_path):
+    """Every backend of the service terminated (as a PostgreSQL restart does to them) — twice:
+    the service reconnects (pool_pre_ping), renews its lease and completes further scans."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from govmon.leases import service_state
+
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server connections to drop")
+    # Name the service's connections so only they are terminated (the server is shared).
+    app_name = f"govmon_svc_{uuid.uuid4().hex[:10]}"
+    service_url = make_url(db_url).update_query_dict({"application_name": app_name}).render_as_string(hide_password=False)
+    config = _config(tmp_path / "config.yaml", service_url, site.base, sites="3s", probes="1h")
+    admin = create_engine(make_url(db_url).set(query={}), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+    def terminate() -> int:
+        with admin.connect() as connection:
+            return len(connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = :name AND pid <> pg_backend_pid()"), {"name": app_name}).all())
+
+    def heartbeat():
+        sessions = open_database(db_url)
+        try:
+            with sessions() as session:
+                state = service_state(session)
+                return state.heartbeat_at if state is not None and state.alive else None
+        finally:
+            sessions.kw["bind"].dispose()
+
+    from govmon.models import utcnow
+
+    service = _start(config, tmp_path)
+    try:
+        _wait_for(lambda: [s for s in _scans(db_url) if s.status == "complete"], timeout=90)
+        for _ in range(2):
+            killed = terminate()
+            assert killed >= 1  # the service's pooled connections
+            dropped_at = utcnow()
+            _wait_for(lambda: [s for s in _scans(db_url) if s.status == "complete" and s.started_at > dropped_at],
+                      timeout=90)
+            _wait_for(lambda: (beat := heartbeat()) is not None and beat > dropped_at, timeout=30)
+        assert service.poll() is None  # still running
+    finally:
+        code, err = _stop(service)
+        admin.dispose()
+    assert code == 0, err
