@@ -377,6 +377,23 @@ def run(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        Optional[int], typer.Option("--concurrency", min=1, help="本进程同时运行的扫描数（默认 cluster.concurrency）")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """集群工作进程：从任务队列领取 govmon run 分派的扫描并运行（需要 cluster.enabled 和 PostgreSQL）。"""
+    from govmon.worker import worker_main
+
+    settings = load_settings(config, required=True)
+    if not settings.cluster.enabled:
+        raise _fail("配置中没有启用集群（cluster.enabled: true）；单机请使用 govmon run", 2)
+    raise typer.Exit(worker_main(settings, database_url(settings, db), concurrency))
+
+
+@app.command()
 def login(
     platform: Annotated[str, typer.Argument(help="平台：wechat、weibo、douyin、toutiao、kuaishou 或 bilibili")],
     cookies: Annotated[

@@ -119,3 +119,20 @@ def _abandon(scan: Scan, now: dt.datetime) -> None:
     scan.status, scan.finished_at = "incomplete", now
     scan.error = f"扫描进程 {scan.lease_owner} 已中止（租约过期），本次扫描记为未完成"
     scan.lease_owner = scan.lease_expires_at = None
+
+
+def renew_scan_leases(session: Session, owner: str, ttl: dt.timedelta) -> int:
+    """A worker's heartbeat: extend the leases of ``owner``'s running scans; how many."""
+    now = utcnow()
+    renewed = 0
+    for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner)):
+        scan.lease_expires_at = now + ttl
+        renewed += 1
+    return renewed
+
+
+def live_scan_owner(session: Session, target_id: str) -> str | None:
+    """The owner of a running scan of ``target_id`` whose lease is still live, if any."""
+    now = utcnow()
+    return session.scalar(select(Scan.lease_owner).where(
+        Scan.target_id == target_id, Scan.status == "running", Scan.lease_expires_at > now).limit(1))

@@ -59,7 +59,7 @@ class JobKind:
 
 
 async def _scan_site_job(service: "MonitorService", target_id: str) -> None:
-    await service.scan_target(target_id, request_id=None)
+    await service.dispatcher.scan("site", target_id)
 
 
 async def _probe_job(service: "MonitorService", _: str) -> None:
@@ -96,6 +96,7 @@ class MonitorService:
     scheduler: Any = None
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     scan_slots: asyncio.Semaphore | None = None
+    dispatcher: Any = None  # govmon.dispatch: in this process, or queued for the cluster's workers
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -107,6 +108,7 @@ class MonitorService:
 
         from govmon.crawler.runner import shutdown_reactor
         from govmon.db import DatabaseError, open_database
+        from govmon.dispatch import make_dispatcher
         from govmon.leases import ServiceAlreadyRunning, reap_abandoned_scans, release_service_lease, take_service_lease
         from govmon.scan import target_specs
         from govmon.models import sync_targets
@@ -133,6 +135,8 @@ class MonitorService:
                 self.log(f"发现 {len(reaped)} 次中断的扫描（进程已退出、租约过期），已记为未完成：{reaped}")
             await asyncio.to_thread(self._tx, lambda s: sync_targets(s, target_specs(self.config)))
             self.scan_slots = asyncio.Semaphore(self.config.schedule.max_concurrent_scans)
+            self.dispatcher = make_dispatcher(self)
+            await self.dispatcher.open()
             engine = self.sessions.kw["bind"]
             self.scheduler = AsyncIOScheduler(
                 jobstores={JOBSTORE: SQLAlchemyJobStore(engine=engine), LOCAL: MemoryJobStore()},
@@ -166,6 +170,8 @@ class MonitorService:
                 await asyncio.to_thread(self._tx, lambda s: release_service_lease(s, self.owner))
             except Exception as err:  # the lease then frees itself when it expires
                 self.log(f"释放服务租约失败：{err}")
+            if self.dispatcher is not None:
+                await self.dispatcher.close()
             shutdown_reactor()
             self.sessions.kw["bind"].dispose()
 
@@ -285,7 +291,7 @@ class MonitorService:
             self.log(f"读取复查请求失败，稍后重试：{type(err).__name__}: {err}")
             return
         for request_id, target_id in claimed:
-            task = asyncio.ensure_future(self._serve_one(request_id, target_id))
+            task = asyncio.ensure_future(self.dispatcher.scan("site", target_id, request_id))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 
