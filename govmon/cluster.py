@@ -25,12 +25,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.config import Account, Config, Site
+from govmon.scan import _REASONS
 
 SITE_QUEUE = "sites"
 ACCOUNT_QUEUE = "accounts"
 QUEUES = (SITE_QUEUE, ACCOUNT_QUEUE)
 SCAN_SITE_TASK = "govmon.scan_site"
 READ_ACCOUNT_TASK = "govmon.read_account"
+SITE_SIDE_REASONS = frozenset({_REASONS["home_unreachable"], _REASONS["robots_disallowed"]})  # the site's answer
 SCHEMA_LOCK = int.from_bytes(hashlib.blake2b(b"govmon:procrastinate-schema", digest_size=8).digest(), "big", signed=True)
 
 
@@ -66,13 +68,11 @@ def ensure_schema(conninfo: str) -> bool:
 
 
 def build_app(conninfo: str, *, max_size: int = 10) -> Any:
-    """A procrastinate App on ``conninfo``; broken pooled connections (server restarted,
-    backends terminated) are checked out, dropped and replaced."""
+    """A procrastinate App on ``conninfo``; its pool checks connections on checkout, so broken
+    ones (server restarted, backends terminated) are dropped and replaced."""
     from procrastinate import App, PsycopgConnector
-    from psycopg_pool import AsyncConnectionPool
 
     connector = PsycopgConnector(conninfo=conninfo, min_size=1, max_size=max_size,
-                                 check=AsyncConnectionPool.check_connection,
                                  kwargs={"application_name": "govmon-queue"})
     return App(connector=connector)
 
@@ -164,7 +164,7 @@ class WorkerRuntime:
         from govmon.leases import live_scan_owner
 
         holder = await asyncio.to_thread(self._tx, lambda s: live_scan_owner(s, target_id))
-        if holder is not None and holder != self.owner:
+        if holder is not None and (holder != self.owner or target_id not in self.running):
             raise ScanRetry(f"{target_id} 仍由 {holder} 持有扫描租约（该进程可能已终止，租约过期后重试）")
 
     async def scan_site(self, target_id: str, last_attempt: bool) -> dict[str, Any]:
@@ -183,6 +183,8 @@ class WorkerRuntime:
         self.running[target_id] = "site"
         try:
             result = await scanner.scan_site(site)
+        except Exception as err:  # the database went away while finishing: the lease expires, retry
+            raise ScanRetry(f"{site.name}：{type(err).__name__}: {err}") from err
         finally:
             self.running.pop(target_id, None)
         summary = {
@@ -193,8 +195,10 @@ class WorkerRuntime:
             "worker": self.owner,
         }
         self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页（{result.seconds:.1f} 秒）")
-        interrupted = result.status == "incomplete" and self.stop.is_set()
-        if (interrupted or result.status == "failed") and not last_attempt:
+        # Incomplete because of the site itself (home unreachable, robots.txt) is the answer;
+        # stopped, failed or cut off by the database is retried.
+        ours = result.status == "failed" or (result.status == "incomplete" and result.reason not in SITE_SIDE_REASONS)
+        if ours and not last_attempt:
             raise ScanRetry(f"{result.name}：{result.status} {result.reason}")
         await asyncio.to_thread(self._tx, lambda s: _finish_requests(s, target_id, started, summary))
         return summary

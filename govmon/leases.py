@@ -9,6 +9,7 @@ are abandoned and marked incomplete by :func:`reap_abandoned_scans`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -121,11 +122,15 @@ def _abandon(scan: Scan, now: dt.datetime) -> None:
     scan.lease_owner = scan.lease_expires_at = None
 
 
-def renew_scan_leases(session: Session, owner: str, ttl: dt.timedelta) -> int:
-    """A worker's heartbeat: extend the leases of ``owner``'s running scans; how many."""
+def renew_scan_leases(session: Session, owner: str, ttl: dt.timedelta, target_ids: Collection[str]) -> int:
+    """A worker's heartbeat: extend the leases of ``owner``'s running scans of ``target_ids``
+    (those it is running now; a scan it lost track of expires); how many."""
+    if not target_ids:
+        return 0
     now = utcnow()
     renewed = 0
-    for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner)):
+    for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner,
+                                                   Scan.target_id.in_(list(target_ids)))):
         scan.lease_expires_at = now + ttl
         renewed += 1
     return renewed

@@ -78,7 +78,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
         beat = timeout.total_seconds() / 3
         side = [
             asyncio.create_task(_every(beat, stop, lambda: asyncio.to_thread(
-                runtime._tx, lambda s: renew_scan_leases(s, owner, timeout)), "续租扫描", log)),
+                runtime._tx, lambda s: renew_scan_leases(s, owner, timeout, list(runtime.running))), "续租扫描", log)),
             asyncio.create_task(_every(timeout.total_seconds() / 2, stop, lambda: retry_stalled_jobs(app, timeout),
                                        "重试中断的扫描", log)),
         ]
