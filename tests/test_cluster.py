@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from govmon.db import normalize_url, open_database
+from govmon.rescan import request_rescan
 from govmon.models import Finding, FindingEvent, Scan, ScanRequest
 from tests.conftest import POSTGRES_ENV
 from tests.loopback import LoopbackServer, Reply, html
@@ -24,7 +27,6 @@ from tests.loopback import LoopbackServer, Reply, html
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} not set: cluster tests need PostgreSQL"),
-    pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
 
 GOVMON = str(Path(sys.executable).with_name("govmon"))
@@ -143,6 +145,7 @@ def _no_overlap(scans: list[Scan]) -> list[str]:
     return bad
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_kill9_of_a_worker_mid_scan_is_retried_on_the_other_and_findings_are_stored_once(db_url, tmp_path):
     with LoopbackServer(_site_routes(0, articles=24, delay=0.4)) as server:
         config = _config(tmp_path / "config.yaml", db_url, [server])
@@ -179,6 +182,7 @@ def test_kill9_of_a_worker_mid_scan_is_retried_on_the_other_and_findings_are_sto
         assert codes == [0, 0], (tmp_path / "w2.log").read_text() + (tmp_path / "run.log").read_text()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_workers_share_40_sites_never_over_the_per_site_limit(db_url, tmp_path):
     servers = [LoopbackServer(_site_routes(n, articles=4, delay=0.1)) for n in range(40)]
     config = _config(tmp_path / "config.yaml", db_url, servers, sites="20s")
@@ -205,8 +209,25 @@ def test_two_workers_share_40_sites_never_over_the_per_site_limit(db_url, tmp_pa
     assert not [s for s in scans if s.status == "running"]  # SIGTERM left nothing running
 
 
-def test_database_connections_terminated_mid_run_lose_nothing(db_url, tmp_path):
-    servers = [LoopbackServer(_site_routes(n, articles=10, delay=0.3)) for n in range(8)]
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of its own (CREATE DATABASE), so terminating its backends touches no one else."""
+    base = normalize_url(os.environ[POSTGRES_ENV])
+    name = f"govmon_cluster_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_database_connections_terminated_mid_run_lose_nothing(own_database, tmp_path):
+    db_url = own_database
+    servers = [LoopbackServer(_site_routes(n, articles=10, delay=1.0)) for n in range(8)]
     config = _config(tmp_path / "config.yaml", db_url, servers)
     db = Db(db_url)
     run = _start(["run"], config, tmp_path, tmp_path / "run.log")
@@ -214,14 +235,15 @@ def test_database_connections_terminated_mid_run_lose_nothing(db_url, tmp_path):
     try:
         _wait_for(lambda: _service_alive(db), 60, "govmon run started")
         workers = [_start(["worker", "--concurrency", "2"], config, tmp_path, tmp_path / f"w{i}.log") for i in range(2)]
-        for n in range(8):
-            _rescan(config, tmp_path, f"s{n:03d}")
+        with db.sessions.begin() as session:  # what `govmon rescan --no-wait` does, eight at once
+            for n in range(8):
+                request_rescan(session, f"s{n:03d}")
         _wait_for(lambda: len([s for s in db.scans() if s.status == "running"]) >= 2, 120, "scans running")
         admin = create_engine(normalize_url(db_url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             killed = connection.execute(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'govmon%'"
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )).scalar()
         admin.dispose()
         assert killed >= 3
