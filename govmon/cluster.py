@@ -259,7 +259,11 @@ def register_tasks(app: Any, runtime: WorkerRuntime) -> None:
 
 
 async def retry_stalled_jobs(app: Any, stalled_timeout: dt.timedelta) -> list[int]:
-    """procrastinate's recipe: jobs of workers silent for ``stalled_timeout`` go back to the queue."""
+    """procrastinate's recipe: jobs of workers silent for ``stalled_timeout`` go back to the queue.
+
+    Workers are not pruned here (a worker late with its heartbeat under load would be taken
+    for dead for good); procrastinate prunes silent ones when a worker starts. A job retried
+    while its worker still runs it is harmless: the scan lease refuses a second scan."""
     retried = []
     seconds = stalled_timeout.total_seconds()
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds):
@@ -268,7 +272,6 @@ async def retry_stalled_jobs(app: Any, stalled_timeout: dt.timedelta) -> list[in
             retried.append(job.id)
         except Exception:  # another worker retried it first
             continue
-    await app.job_manager.prune_stalled_workers(seconds)
     return retried
 
 

@@ -185,7 +185,7 @@ def test_kill9_of_a_worker_mid_scan_is_retried_on_the_other_and_findings_are_sto
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_workers_share_40_sites_never_over_the_per_site_limit(db_url, tmp_path):
     servers = [LoopbackServer(_site_routes(n, articles=4, delay=0.1)) for n in range(40)]
-    config = _config(tmp_path / "config.yaml", db_url, servers, sites="20s")
+    config = _config(tmp_path / "config.yaml", db_url, servers, sites="20s", stalled="12s")
     db = Db(db_url)
     run = _start(["run"], config, tmp_path, tmp_path / "run.log")
     workers = [_start(["worker", "--concurrency", "3"], config, tmp_path, tmp_path / f"w{i}.log") for i in range(2)]
@@ -202,8 +202,10 @@ def test_two_workers_share_40_sites_never_over_the_per_site_limit(db_url, tmp_pa
     scans = db.scans()
     db.close()
     assert codes == [0, 0, 0]
-    assert max(server.max_inflight for server in servers) <= PER_DOMAIN
     assert _no_overlap([s for s in scans if s.status != "running"]) == []
+    assert [(s.target_id, s.error) for s in scans if s.status == "failed"] == []
+    assert max(server.max_inflight for server in servers) <= PER_DOMAIN, [
+        (n, server.max_inflight, sorted(server.hits.items())) for n, server in enumerate(servers) if server.max_inflight > PER_DOMAIN]
     logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
     assert all(log.count("：complete") >= 5 for log in logs), logs  # both workers took scans
     assert not [s for s in scans if s.status == "running"]  # SIGTERM left nothing running
