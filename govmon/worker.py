@@ -13,6 +13,7 @@ thread pool is stopped before exit.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 import socket
@@ -42,6 +43,13 @@ async def _every(seconds: float, stop: asyncio.Event, body: Callable[[], Awaitab
             pass
 
 
+def _dump_tasks() -> None:
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}: {task.get_coro()}", file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
+    sys.stderr.flush()
+
+
 async def run_worker(config: Config, database_url: str, *, concurrency: int | None = None,
                      log: Callable[[str], None] = _log) -> int:
     from govmon.browser_audits import browser_pool
@@ -65,6 +73,8 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)  # operators: what is this worker doing?
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # ...and its threads, even if the loop is stuck
     app = build_app(conninfo, max_size=concurrency + 4)
     runtime = WorkerRuntime(config, sessions, owner, stop, log)
     side: list[asyncio.Task[Any]] = []
@@ -117,7 +127,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
         for task in side:
             task.cancel()
         await asyncio.gather(*side, return_exceptions=True)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
             loop.remove_signal_handler(signum)
         if runtime.browser is not None:
             await runtime.browser.close()

@@ -73,7 +73,14 @@ def _start(args: list[str], config: Path, cwd: Path, log: Path) -> subprocess.Po
 def _stop(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=timeout)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:  # say where it hangs (govmon worker dumps its tasks and threads)
+        proc.send_signal(signal.SIGUSR1)
+        proc.send_signal(signal.SIGUSR2)
+        time.sleep(2)
+        proc.kill()
+        return proc.wait()
 
 
 def _wait_for(predicate, timeout: float, what: str):
