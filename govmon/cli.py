@@ -498,6 +498,24 @@ def status(
     sessions = open_db(settings, db)
     with sessions() as session:
         typer.echo(service_status_text(session, settings))
+        if settings.cluster.enabled:
+            typer.echo(_cluster_status(settings, database_url(settings, db), session))
+
+
+def _cluster_status(settings: Any, url: str, session: Any) -> str:
+    from sqlalchemy.pool import NullPool
+
+    from govmon.db import make_engine
+    from govmon.status import cluster_status_text
+
+    engine = make_engine(settings.cluster.database or url, poolclass=NullPool)
+    try:
+        with engine.connect() as queue:
+            return cluster_status_text(queue, session, settings)
+    except Exception as err:
+        return f"集群：无法读取任务队列：{type(err).__name__}: {err}"
+    finally:
+        engine.dispose()
 
 
 @app.command()

@@ -201,6 +201,11 @@ def test_two_workers_share_40_sites_never_over_the_per_site_limit(db_url, tmp_pa
             complete = {s.target_id for s in db.scans() if s.status == "complete"}
             return len(complete) == 40
         _wait_for(covered, 240, "every site scanned once")
+        status = subprocess.run([GOVMON, "status", "--config", str(config)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        assert "集群工作进程：2 个在线，0 个失联" in status.stdout, status.stdout
+        assert "网站扫描" in status.stdout and "最早等待的任务已等" in status.stdout, status.stdout
         _wait_for(lambda: len([s for s in db.scans() if s.status == "complete"]) >= 60, 240, "a second round under way")
     finally:
         codes = [_stop(p) for p in (*workers, run)]
