@@ -32,11 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 from govmon.db import normalize_url, open_database  # noqa: E402
-from govmon.models import Scan, ScanRequest  # noqa: E402
+from govmon.leases import service_state  # noqa: E402
+from govmon.models import Scan, ScanRequest, Target  # noqa: E402
 from govmon.rescan import request_rescan  # noqa: E402
 from tests.loopback import LoopbackServer, Reply, html  # noqa: E402
 
@@ -102,7 +103,14 @@ def one_round(base_url: str, servers: list[LoopbackServer], workers: int, concur
         for i in range(workers):
             logs.append(open(workdir / f"worker-{workers}-{i}.log", "wb"))
             procs.append(subprocess.Popen([GOVMON, "worker", "--config", str(config)], stdout=logs[-1], stderr=subprocess.STDOUT))
-        time.sleep(8)  # processes up, queue schema in place
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the dispatcher up (its lease taken after the sites are registered)
+            with sessions() as session:
+                state = service_state(session)
+                if state is not None and state.alive and session.scalar(select(func.count()).select_from(Target)) >= len(servers):
+                    break
+            time.sleep(0.5)
+        time.sleep(3)  # the workers registered
         threading.Thread(target=sample, daemon=True).start()
         started = time.monotonic()
         with sessions.begin() as session:

@@ -275,3 +275,27 @@ def test_database_connections_terminated_mid_run_lose_nothing(own_database, tmp_
             server.close()
         db.close()
     assert codes == [0, 0, 0]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_queue_schema_is_applied_once_beside_our_tables(db_url, migrated_engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from govmon.cluster import ensure_schema, queue_url
+    from govmon.config import Config
+    from govmon.db import migrate
+    from govmon.models import Base
+
+    config = Config.from_mapping({"database": db_url, "cluster": {"enabled": True}})
+    conninfo = queue_url(config, db_url)
+    assert ensure_schema(conninfo) is True
+    assert ensure_schema(conninfo) is False  # idempotent
+    migrate(migrated_engine)  # our migrations still run with the queue's tables beside them
+    with migrated_engine.connect() as connection:
+        tables = set(connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars())
+        assert {"procrastinate_jobs", "procrastinate_workers", "findings"} <= tables
+        ours = lambda name, type_, parents: type_ != "table" or name in Base.metadata.tables  # noqa: E731 (as env.py)
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": ours})
+        assert compare_metadata(context, Base.metadata) == []

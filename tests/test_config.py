@@ -403,7 +403,25 @@ def test_unknown_nested_key_suggests(tmp_path):
 def test_unknown_key_lists_allowed_keys(tmp_path):
     err = error_of(tmp_path, "cluster:\n  enabled: true\n  redis: localhost\n")
     assert (err.line, err.key) == (3, "cluster.redis")
-    assert err.message == '未知的键 "redis"；此处可用的键：enabled'
+    assert err.message == ('未知的键 "redis"；此处可用的键：enabled、database、concurrency、stalled_timeout、'
+                           'retry_wait、max_attempts')
+
+
+def test_cluster_needs_postgresql():
+    from govmon.config import Config
+
+    for mapping, words in (
+        ({"cluster": {"enabled": True}}, "需要在 database 中配置 PostgreSQL"),
+        ({"database": "sqlite:///x.db", "cluster": {"enabled": True}}, "database 是 sqlite"),
+        ({"database": "postgresql+psycopg://u@h/d", "cluster": {"enabled": True, "database": "sqlite:///q.db"}},
+         "cluster.database 是 sqlite"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            Config.from_mapping(mapping)
+        assert words in str(err.value)
+    cluster = Config.from_mapping({"database": "postgresql+psycopg://u@h/d", "cluster": {"enabled": True}}).cluster
+    assert (cluster.concurrency, cluster.stalled_timeout.total_seconds()) == (4, 30)
+    assert Config.from_mapping({"database": "sqlite:///x.db"}).cluster.enabled is False  # the single machine
 
 
 def test_unknown_key_in_column(tmp_path):
