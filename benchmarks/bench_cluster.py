@@ -68,6 +68,14 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def one_round(base_url: str, servers: list[LoopbackServer], workers: int, concurrency: int, workdir: Path) -> dict:
     name = f"govmon_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalize_url(base_url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
@@ -90,12 +98,14 @@ def one_round(base_url: str, servers: list[LoopbackServer], workers: int, concur
     procs: list[subprocess.Popen[bytes]] = []
     sessions = open_database(db_url)
     peak: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     sampling = threading.Event()
 
     def sample() -> None:
         while not sampling.wait(0.5):
             for p in procs[1:]:
                 peak[p.pid] = max(peak.get(p.pid, 0), rss_kib(p.pid))
+                cpu[p.pid] = max(cpu.get(p.pid, 0.0), cpu_seconds(p.pid))
 
     try:
         logs = [open(workdir / f"run-{workers}.log", "wb")]
@@ -125,6 +135,9 @@ def one_round(base_url: str, servers: list[LoopbackServer], workers: int, concur
                 raise SystemExit(f"a process exited early; see {workdir}")
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        dispatcher_cpu = cpu_seconds(procs[0].pid)
+        for p in procs[1:]:
+            cpu[p.pid] = cpu_seconds(p.pid)
         with sessions() as session:
             requests = list(session.scalars(select(ScanRequest)))
             scans = {s.id: s for s in session.scalars(select(Scan).where(Scan.kind == "site"))}
@@ -153,6 +166,8 @@ def one_round(base_url: str, servers: list[LoopbackServer], workers: int, concur
         "lag_mean_s": round(statistics.mean(lags), 1), "lag_p95_s": round(lags[int(0.95 * (len(lags) - 1))], 1),
         "lag_max_s": round(lags[-1], 1),
         "worker_rss_mib": [round(v / 1024) for v in peak.values()],
+        "worker_cpu_s": [round(v, 1) for v in cpu.values()], "dispatcher_cpu_s": round(dispatcher_cpu, 1),
+        "cpu_s_per_scan": round(sum(cpu.values()) / max(1, len(done)), 3),
         "max_inflight_per_site": max(s.max_inflight for s in servers),
     }
 
