@@ -82,8 +82,19 @@ def site_job(app: Any, target_id: str) -> Any:
                               queueing_lock=f"scan:{target_id}")
 
 
-def account_job(app: Any, account: Account) -> Any:
-    return app.configure_task(READ_ACCOUNT_TASK, queue=ACCOUNT_QUEUE, lock=f"platform:{account.platform}",
+def platform_lock(account: Account, config: Config) -> str:
+    """The lock bucket of an account read: with the platform's pace concurrency 1 (the default),
+    one lock per platform, so the whole cluster reads a platform one account at a time, as one
+    machine does; with concurrency k, k buckets (a stable hash of the account id)."""
+    k = config.platforms.pace_for(account.platform).concurrency
+    if k <= 1:
+        return f"platform:{account.platform}"
+    bucket = int.from_bytes(hashlib.blake2b(account.id.encode(), digest_size=4).digest(), "big") % k
+    return f"platform:{account.platform}:{bucket}"
+
+
+def account_job(app: Any, account: Account, config: Config) -> Any:
+    return app.configure_task(READ_ACCOUNT_TASK, queue=ACCOUNT_QUEUE, lock=platform_lock(account, config),
                               queueing_lock=f"read:{account.id}")
 
 
@@ -122,7 +133,7 @@ class ClusterDispatcher:
         target = self.config.find_target(target_id) if self._known(target_id) else None
         if target is None or not target.enabled:
             return
-        job = site_job(self.app, target.id) if isinstance(target, Site) else account_job(self.app, target)
+        job = site_job(self.app, target.id) if isinstance(target, Site) else account_job(self.app, target, self.config)
         try:
             job_id = await job.defer_async(target_id=target.id)
         except AlreadyEnqueued:

@@ -850,3 +850,15 @@ def test_path_is_absolute_and_message_uses_the_given_path(tmp_path, monkeypatch)
 def test_blank_user_agent_means_default():
     crawl = Config.from_mapping({"crawl": {"user_agent": "", "contact": "ops@example.gov.cn"}}).crawl
     assert crawl.user_agent == f"govmon/{__version__} (+ops@example.gov.cn)"
+
+
+def test_cluster_platform_lock_buckets():
+    from govmon.cluster import platform_lock
+    from govmon.config import Config
+
+    accounts = [{"id": f"wb{n}", "name": f"示范县微博{n}", "organizer": "示范县人民政府", "platform": "weibo",
+                 "url": f"https://weibo.com/u/{n}"} for n in range(40)]
+    one = Config.from_mapping({"accounts": accounts})
+    assert {platform_lock(a, one) for a in one.accounts} == {"platform:weibo"}  # one read at a time, cluster-wide
+    three = Config.from_mapping({"accounts": accounts, "platforms": {"pace_overrides": {"weibo": {"concurrency": 3}}}})
+    assert {platform_lock(a, three) for a in three.accounts} == {f"platform:weibo:{k}" for k in range(3)}
