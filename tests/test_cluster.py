@@ -131,11 +131,14 @@ def _rescan(config: Path, cwd: Path, target: str) -> None:
 
 
 def _service_alive(db: Db) -> bool:
+    """The dispatcher is up: its lease taken and (it registers them right after) the sites known."""
     from govmon.leases import service_state
+    from govmon.models import Target
 
     with db.sessions() as session:
         state = service_state(session)
-        return state is not None and state.alive
+        return (state is not None and state.alive
+                and (session.scalar(select(func.count()).select_from(Target)) or 0) > 0)
 
 
 def _no_overlap(scans: list[Scan]) -> list[str]:
