@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 		|| { echo "govmon 需要 Python 3.11 或更高版本（当前：$$($(PYTHON) --version)）"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,cluster]'
 	@touch $(STAMP)
 
 # The browser (Debian's chromium) for the checks and tests that need one: installed with apt when

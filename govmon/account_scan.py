@@ -84,8 +84,10 @@ class AccountScanner:
         owner: str | None = None,
         lease: dt.timedelta = SCAN_LEASE,
         browser: BrowserPool | None = None,
+        sync_registry: bool = True,
     ) -> None:
         self.config = config
+        self.sync_registry = sync_registry  # `govmon run` syncs once at start and on reload instead
         self.sessions = session_factory
         self.as_of = as_of
         self.stop_event = stop_event or asyncio.Event()
@@ -102,7 +104,8 @@ class AccountScanner:
     async def scan(self, accounts: Sequence[Account]) -> list[AccountScanResult]:
         """Read ``accounts``: each platform's queue by as many workers as its pace lets in at once,
         ``platforms.concurrent_reads`` reads in all (so one slow platform never holds up the others)."""
-        await asyncio.to_thread(self._sync_registry)
+        if self.sync_registry:
+            await asyncio.to_thread(self._sync_registry)
         limit = asyncio.Semaphore(self.config.platforms.concurrent_reads)
         own_browser = None
         if self.browser is None and any(adapter_for(a.platform).needs_browser for a in accounts):

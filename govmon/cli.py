@@ -380,6 +380,23 @@ def run(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        Optional[int], typer.Option("--concurrency", min=1, help="本进程同时运行的扫描数（默认 cluster.concurrency）")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """集群工作进程：从任务队列领取 govmon run 分派的扫描并运行（需要 cluster.enabled 和 PostgreSQL）。"""
+    from govmon.worker import worker_main
+
+    settings = load_settings(config, required=True)
+    if not settings.cluster.enabled:
+        raise _fail("配置中没有启用集群（cluster.enabled: true）；单机请使用 govmon run", 2)
+    raise typer.Exit(worker_main(settings, database_url(settings, db), concurrency))
+
+
+@app.command()
 def login(
     platform: Annotated[str, typer.Argument(help="平台：wechat、weibo、douyin、toutiao、kuaishou 或 bilibili")],
     cookies: Annotated[
@@ -420,13 +437,13 @@ def login(
 
 @app.command()
 def rescan(
-    name: Annotated[str, typer.Argument(help="要复查的网站（id 或名称）")],
+    name: Annotated[str, typer.Argument(help="要复查的网站或新媒体账号（id 或名称）")],
     no_wait: Annotated[bool, typer.Option("--no-wait", help="提交复查请求后立即返回，不等待结果")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="等待结果的最长秒数")] = 3600.0,
     config: ConfigOption = DEFAULT_CONFIG,
     db: DbOption = None,
 ) -> None:
-    """请正在运行的 govmon run 立即复查一个网站并等待结果；没有服务在运行时，在本进程内扫描。"""
+    """请正在运行的 govmon run 立即复查一个网站或账号并等待结果；没有服务在运行时，在本进程内扫描。"""
     import time
 
     from govmon.leases import service_state
@@ -464,8 +481,13 @@ def rescan(
         raise _fail(f"等待 {timeout:.0f} 秒仍未完成；复查请求 {request_id} 仍在服务中排队或运行", 1)
     severity = summary.get("open_by_severity") or {}
     status = {"complete": "完成", "incomplete": "未完成", "failed": "失败"}.get(summary.get("status", ""), "失败")
-    typer.echo(f"复查 {summary.get('name', sites[0].name)}：{status}，{summary.get('pages', 0)} 个网页，"
-               f"{summary.get('links_checked', 0)} 个链接；未解决问题 否决 {severity.get('veto', 0)}、"
+    if summary.get("kind") == "account":
+        from govmon.account_scan import COVERAGE_LABELS
+
+        seen = f"读取{COVERAGE_LABELS.get(summary.get('coverage') or '', '失败')}，{summary.get('posts', 0)} 条内容"
+    else:
+        seen = f"{summary.get('pages', 0)} 个网页，{summary.get('links_checked', 0)} 个链接"
+    typer.echo(f"复查 {summary.get('name', chosen.name)}：{status}，{seen}；未解决问题 否决 {severity.get('veto', 0)}、"
                f"扣分 {severity.get('deduct', 0)}、提示 {severity.get('notice', 0)}；"
                f"新发现 {summary.get('opened', 0)}，已解决 {summary.get('resolved', 0)}"
                + (f"；{summary['reason']}" if summary.get("reason") else ""))
@@ -484,6 +506,24 @@ def status(
     sessions = open_db(settings, db)
     with sessions() as session:
         typer.echo(service_status_text(session, settings))
+        if settings.cluster.enabled:
+            typer.echo(_cluster_status(settings, database_url(settings, db), session))
+
+
+def _cluster_status(settings: Any, url: str, session: Any) -> str:
+    from sqlalchemy.pool import NullPool
+
+    from govmon.db import make_engine
+    from govmon.status import cluster_status_text
+
+    engine = make_engine(settings.cluster.database or url, poolclass=NullPool)
+    try:
+        with engine.connect() as queue:
+            return cluster_status_text(queue, session, settings)
+    except Exception as err:
+        return f"集群：无法读取任务队列：{type(err).__name__}: {err}"
+    finally:
+        engine.dispose()
 
 
 @app.command()

@@ -44,6 +44,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from ruamel.yaml import YAML
@@ -673,7 +674,27 @@ class PlatformsSettings(_Section):
 
 
 class ClusterSettings(_Section):
+    """Several machines (``govmon worker``) sharing one PostgreSQL database through procrastinate.
+
+    ``database``: the queue's PostgreSQL (default: the main ``database``, which must then be
+    PostgreSQL too: workers on other machines write their scans there). ``concurrency``: scans
+    one worker runs at once. ``stalled_timeout``: a worker silent this long is taken as dead;
+    its scans are retried on another worker and its scan leases expire.
+    """
+
     enabled: bool = False
+    database: DatabaseUrl | None = None
+    concurrency: StrictInt = Field(4, ge=1, le=256)
+    stalled_timeout: Duration = dt.timedelta(seconds=30)
+    retry_wait: Duration = dt.timedelta(seconds=10)  # before a scan that could not run (busy, interrupted) is retried
+    max_attempts: StrictInt = Field(5, ge=1)  # tries of one queued scan before it is reported failed
+
+    @field_validator("stalled_timeout")
+    @classmethod
+    def _at_least_three_seconds(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < dt.timedelta(seconds=3):
+            raise ValueError("stalled_timeout 至少为 3 秒（心跳间隔为它的三分之一）")
+        return value
 
 
 _TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -1087,6 +1108,16 @@ class Config(_Section):
     report: ReportSettings = ReportSettings()
     notifications: NotificationSettings = NotificationSettings()
 
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> "Config":
+        if self.cluster.enabled:
+            for label, url in (("database", self.database), ("cluster.database", self.cluster.database)):
+                if url is not None and not url.lower().startswith("postgresql"):
+                    raise ValueError(f"cluster.enabled 需要 PostgreSQL 数据库，但 {label} 是 {url.split(':', 1)[0]}：多台机器只能共享 PostgreSQL")
+            if self.database is None:
+                raise ValueError("cluster.enabled 需要在 database 中配置 PostgreSQL 数据库（多台机器共享它；默认的 SQLite 只能单机使用）")
+        return self
+
     _path: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<memory>")
@@ -1105,6 +1136,7 @@ class Config(_Section):
             for key in (target.id, target.name):
                 index.setdefault(_normalise_key(key), target)
         self._index = index
+
 
     # -- construction --
 

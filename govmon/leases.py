@@ -9,6 +9,7 @@ are abandoned and marked incomplete by :func:`reap_abandoned_scans`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -119,3 +120,24 @@ def _abandon(scan: Scan, now: dt.datetime) -> None:
     scan.status, scan.finished_at = "incomplete", now
     scan.error = f"扫描进程 {scan.lease_owner} 已中止（租约过期），本次扫描记为未完成"
     scan.lease_owner = scan.lease_expires_at = None
+
+
+def renew_scan_leases(session: Session, owner: str, ttl: dt.timedelta, target_ids: Collection[str]) -> int:
+    """A worker's heartbeat: extend the leases of ``owner``'s running scans of ``target_ids``
+    (those it is running now; a scan it lost track of expires); how many."""
+    if not target_ids:
+        return 0
+    now = utcnow()
+    renewed = 0
+    for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner,
+                                                   Scan.target_id.in_(list(target_ids)))):
+        scan.lease_expires_at = now + ttl
+        renewed += 1
+    return renewed
+
+
+def live_scan_owner(session: Session, target_id: str) -> str | None:
+    """The owner of a running scan of ``target_id`` whose lease is still live, if any."""
+    now = utcnow()
+    return session.scalar(select(Scan.lease_owner).where(
+        Scan.target_id == target_id, Scan.status == "running", Scan.lease_expires_at > now).limit(1))

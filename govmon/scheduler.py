@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from govmon.config import Config, Site
+from govmon.config import Account, Config, Site
 
 SCHEDULE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 JOBSTORE = "default"  # persistent: the per-target and round jobs
@@ -59,7 +59,11 @@ class JobKind:
 
 
 async def _scan_site_job(service: "MonitorService", target_id: str) -> None:
-    await service.scan_target(target_id, request_id=None)
+    await service.dispatcher.scan("site", target_id)
+
+
+async def _scan_account_job(service: "MonitorService", target_id: str) -> None:
+    await service.dispatcher.scan("account", target_id)
 
 
 async def _probe_job(service: "MonitorService", _: str) -> None:
@@ -78,8 +82,10 @@ JOB_KINDS: dict[str, JobKind] = {
     "probes": JobKind("probes", lambda c: c.schedule.probes, lambda c: [""], _probe_job),
     # a time of day (a cron trigger in the configured zone) or, in tests, a period
     "nightly": JobKind("nightly", lambda c: c.schedule.nightly, lambda c: [""], _nightly_job),
-    # "account": JobKind("account", lambda c: c.schedule.accounts,
-    #                    lambda c: [a.id for a in c.accounts if a.enabled], _scan_account_job),
+    "account": JobKind(
+        "account", lambda c: c.schedule.accounts,
+        lambda c: [a.id for a in c.accounts if a.enabled], _scan_account_job,
+    ),
 }
 
 
@@ -103,6 +109,7 @@ class MonitorService:
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     scan_slots: asyncio.Semaphore | None = None
     delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    dispatcher: Any = None  # govmon.dispatch: in this process, or queued for the cluster's workers
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     job_log: Path | None = None  # JSON lines: each stored job's scheduled, submitted and start times
 
@@ -115,6 +122,7 @@ class MonitorService:
 
         from govmon.crawler.runner import shutdown_reactor
         from govmon.db import DatabaseError, open_database
+        from govmon.dispatch import make_dispatcher
         from govmon.leases import ServiceAlreadyRunning, reap_abandoned_scans, release_service_lease, take_service_lease
         from govmon.scan import target_specs
         from govmon.models import sync_targets
@@ -141,6 +149,8 @@ class MonitorService:
                 self.log(f"发现 {len(reaped)} 次中断的扫描（进程已退出、租约过期），已记为未完成：{reaped}")
             await asyncio.to_thread(self._tx, lambda s: sync_targets(s, target_specs(self.config)))
             self.scan_slots = asyncio.Semaphore(self.config.schedule.max_concurrent_scans)
+            self.dispatcher = make_dispatcher(self)
+            await self.dispatcher.open()
             engine = self.sessions.kw["bind"]
             self.scheduler = AsyncIOScheduler(
                 jobstores={JOBSTORE: SQLAlchemyJobStore(engine=engine), LOCAL: MemoryJobStore()},
@@ -163,7 +173,8 @@ class MonitorService:
                                    seconds=self.config.notifications.retry_poll.total_seconds(),
                                    id="alerts", jobstore=LOCAL, next_run_time=dt.datetime.now(dt.UTC))
             self.log(f"govmon run 已启动（{self.owner}）：{len(self.config.sites)} 个网站，"
-                     f"扫描周期 {self.config.schedule.sites}，探测周期 {self.config.schedule.probes}")
+                     f"{len(self.config.accounts)} 个新媒体账号，扫描周期 {self.config.schedule.sites}，"
+                     f"账号读取周期 {self.config.schedule.accounts}，探测周期 {self.config.schedule.probes}")
             await self.stop.wait()
             self.log("正在停止：等待进行中的扫描保存已读取的内容（记为未完成）……")
             # Pause first: the AsyncIOExecutor's shutdown cancels running jobs, and a crawl
@@ -182,6 +193,8 @@ class MonitorService:
                 await asyncio.to_thread(self._tx, lambda s: release_service_lease(s, self.owner))
             except Exception as err:  # the lease then frees itself when it expires
                 self.log(f"释放服务租约失败：{err}")
+            if self.dispatcher is not None:
+                await self.dispatcher.close()
             shutdown_reactor()
             self.sessions.kw["bind"].dispose()
 
@@ -305,32 +318,43 @@ class MonitorService:
             self.log("服务租约已被其他进程取得，停止本服务")
             self.stop.set()
 
-    def _site(self, target_id: str) -> Site | None:
-        return next((s for s in self.config.sites if s.id == target_id and s.enabled), None)
+    def _target(self, target_id: str) -> Site | Account | None:
+        return next((t for t in self.config.targets if t.id == target_id and t.enabled), None)
+
+    def kind_of(self, target_id: str) -> str:
+        return "account" if isinstance(self._target(target_id), Account) else "site"
 
     async def scan_target(self, target_id: str, request_id: int | None) -> dict[str, Any]:
+        """Scan one site or read one account now, in this process; its summary for `govmon rescan`."""
+        from govmon.account_scan import AccountScanner
         from govmon.scan import SiteScanner
 
-        site = self._site(target_id)
-        if site is None:
-            return {"status": "failed", "reason": f"配置中没有启用的网站 {target_id}"}
+        target = self._target(target_id)
+        if target is None:
+            return {"status": "failed", "reason": f"配置中没有启用的网站或账号 {target_id}"}
         assert self.scan_slots is not None and self.sessions is not None
+        kind = "account" if isinstance(target, Account) else "site"
         async with self.scan_slots:
             if self.stop.is_set():  # queued for a slot while the service was stopping
-                return {"status": "incomplete", "reason": "服务正在停止", "target_id": target_id, "name": site.name}
-            self._write_job_log({"event": "started", "job": f"site:{target_id}", "request": request_id})
-            scanner = SiteScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
-                                  stop_event=self.stop, owner=self.owner, lease=self.config.schedule.service_lease,
-                                  sync_registry=False)
+                return {"status": "incomplete", "reason": "服务正在停止", "target_id": target_id, "name": target.name}
+            self._write_job_log({"event": "started", "job": f"{kind}:{target_id}", "request": request_id})
+            options = dict(as_of=dt.datetime.now(self.config.tzinfo), stop_event=self.stop, owner=self.owner,
+                           lease=self.config.schedule.service_lease, sync_registry=False)
             started = time.monotonic()
-            [result] = await scanner.scan([site])
+            if isinstance(target, Account):
+                [result] = await AccountScanner(self.config, self.sessions, **options).scan([target])
+                done = {"coverage": result.coverage, "posts": result.posts}
+                self.log(f"读取 {result.name}：{result.status}，{result.posts} 条内容")
+            else:
+                [result] = await SiteScanner(self.config, self.sessions, **options).scan([target])
+                done = {"pages": result.pages, "links_checked": result.links_checked}
+                self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页")
         summary = {
-            "target_id": result.target_id, "name": result.name, "scan_id": result.scan_id,
-            "status": result.status, "reason": result.reason, "pages": result.pages,
-            "links_checked": result.links_checked, "opened": result.opened, "resolved": result.resolved,
-            "open_by_severity": dict(result.open_by_severity), "seconds": round(time.monotonic() - started, 2),
+            "target_id": result.target_id, "name": result.name, "kind": kind, "scan_id": result.scan_id,
+            "status": result.status, "reason": result.reason, **done, "opened": result.opened,
+            "resolved": result.resolved, "open_by_severity": dict(result.open_by_severity),
+            "seconds": round(time.monotonic() - started, 2),
         }
-        self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页")
         await self.deliver_alerts()
         return summary
 
@@ -375,7 +399,7 @@ class MonitorService:
             self.log(f"读取复查请求失败，稍后重试：{type(err).__name__}: {err}")
             return
         for request_id, target_id in claimed:
-            task = asyncio.ensure_future(self._serve_one(request_id, target_id))
+            task = asyncio.ensure_future(self.dispatcher.scan(self.kind_of(target_id), target_id, request_id))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 

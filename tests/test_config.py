@@ -403,7 +403,25 @@ def test_unknown_nested_key_suggests(tmp_path):
 def test_unknown_key_lists_allowed_keys(tmp_path):
     err = error_of(tmp_path, "cluster:\n  enabled: true\n  redis: localhost\n")
     assert (err.line, err.key) == (3, "cluster.redis")
-    assert err.message == '未知的键 "redis"；此处可用的键：enabled'
+    assert err.message == ('未知的键 "redis"；此处可用的键：enabled、database、concurrency、stalled_timeout、'
+                           'retry_wait、max_attempts')
+
+
+def test_cluster_needs_postgresql():
+    from govmon.config import Config
+
+    for mapping, words in (
+        ({"cluster": {"enabled": True}}, "需要在 database 中配置 PostgreSQL"),
+        ({"database": "sqlite:///x.db", "cluster": {"enabled": True}}, "database 是 sqlite"),
+        ({"database": "postgresql+psycopg://u@h/d", "cluster": {"enabled": True, "database": "sqlite:///q.db"}},
+         "cluster.database 是 sqlite"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            Config.from_mapping(mapping)
+        assert words in str(err.value)
+    cluster = Config.from_mapping({"database": "postgresql+psycopg://u@h/d", "cluster": {"enabled": True}}).cluster
+    assert (cluster.concurrency, cluster.stalled_timeout.total_seconds()) == (4, 30)
+    assert Config.from_mapping({"database": "sqlite:///x.db"}).cluster.enabled is False  # the single machine
 
 
 def test_unknown_key_in_column(tmp_path):
@@ -863,3 +881,15 @@ def test_path_is_absolute_and_message_uses_the_given_path(tmp_path, monkeypatch)
 def test_blank_user_agent_means_default():
     crawl = Config.from_mapping({"crawl": {"user_agent": "", "contact": "ops@example.gov.cn"}}).crawl
     assert crawl.user_agent == f"govmon/{__version__} (+ops@example.gov.cn)"
+
+
+def test_cluster_platform_lock_buckets():
+    from govmon.cluster import platform_lock
+    from govmon.config import Config
+
+    accounts = [{"id": f"wb{n}", "name": f"示范县微博{n}", "organizer": "示范县人民政府", "platform": "weibo",
+                 "url": f"https://weibo.com/u/{n}"} for n in range(40)]
+    one = Config.from_mapping({"accounts": accounts})
+    assert {platform_lock(a, one) for a in one.accounts} == {"platform:weibo"}  # one read at a time, cluster-wide
+    three = Config.from_mapping({"accounts": accounts, "platforms": {"pace_overrides": {"weibo": {"concurrency": 3}}}})
+    assert {platform_lock(a, three) for a in three.accounts} == {f"platform:weibo:{k}" for k in range(3)}

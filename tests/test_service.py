@@ -229,3 +229,45 @@ def test_the_service_survives_its_postgresql_connections_being_dropped(db_url, s
         code, err = _stop(service)
         admin.dispose()
     assert code == 0, err
+
+
+def test_accounts_are_read_on_their_schedule_and_rescanned_on_request(db_url, site, tmp_path):
+    """An account job every 3 s reads a stale feed (account.stale opened by the service), and
+    `govmon rescan` of the account from a second process is served with the read's summary."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from govmon.demo.account_platforms import AccountPlatforms
+    from govmon.models import Finding
+
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    with AccountPlatforms(now) as platforms:
+        config = _config(tmp_path / "config.yaml", db_url, site.base)  # the site every hour
+        mapping = json.loads(config.read_text(encoding="utf-8"))
+        mapping["accounts"] = [{"id": "feed", "name": "示范发布", "platform": "rss", "url": platforms.feed_url("stale")}]
+        mapping["schedule"]["accounts"] = "3s"
+        mapping["platforms"] = {"pace": {"interval_s": 0.0}}
+        config.write_text(json.dumps(mapping, ensure_ascii=False), encoding="utf-8")
+        service = _start(config, tmp_path)
+        try:
+            def account_scans() -> list[Scan]:
+                sessions = open_database(db_url)
+                try:
+                    with sessions() as session:
+                        return list(session.scalars(select(Scan).where(Scan.kind == "account", Scan.status == "complete")))
+                finally:
+                    sessions.kw["bind"].dispose()
+
+            _wait_for(lambda: len(account_scans()) >= 2, timeout=90)
+            rescan = subprocess.run([GOVMON, "rescan", "示范发布", "--config", str(config)], cwd=tmp_path,
+                                    capture_output=True, text=True, timeout=120)
+            assert rescan.returncode == 0, rescan.stderr
+            assert rescan.stdout.startswith("复查 示范发布：完成，读取完整，3 条内容；未解决问题 否决 1、"), rescan.stdout
+        finally:
+            code, err = _stop(service)
+        assert code == 0, err
+        sessions = open_database(db_url)
+        with sessions() as session:
+            stale = session.scalars(select(Finding).where(Finding.target_id == "feed")).all()
+        sessions.kw["bind"].dispose()
+        assert [(f.check_id, f.severity, f.status) for f in stale] == [("account.stale", "veto", "open")]
