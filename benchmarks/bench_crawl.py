@@ -204,11 +204,16 @@ def _trace_memory(memory: dict, top: int = 15) -> None:
 
     from govmon import scan
 
-    tracemalloc.start(1)
+    frames = int(os.environ.get("GOVMON_BENCH_TRACE_FRAMES", "1"))
+    dump_dir = os.environ.get("GOVMON_BENCH_SNAPSHOT_DIR")  # keep each snapshot for diffing (see README)
+    tracemalloc.start(frames)
 
     def take(name: str) -> None:
         current, peak = tracemalloc.get_traced_memory()
-        stats = tracemalloc.take_snapshot().statistics("lineno")
+        snapshot = tracemalloc.take_snapshot()
+        if dump_dir:
+            snapshot.dump(str(Path(dump_dir) / f"{name}.snap"))
+        stats = snapshot.statistics("lineno")
         memory[name] = {"at_s": round(time.perf_counter() - began, 1),
             "traced_mb": round(current / 2**20, 1), "traced_peak_mb": round(peak / 2**20, 1), "rss_mb": round(_vm_rss_kb() / 1024, 1),
             "top": [(f"{_short_path(st.traceback[0].filename)}:{st.traceback[0].lineno}", round(st.size / 2**20, 1), st.count)
