@@ -96,7 +96,8 @@ class ObservationWriter:
         self.links_checked = 0
         self.error: str | None = None
         self._columns: dict[str, int] = {}
-        self._page_ids: dict[str, tuple[int, str]] = {}  # url -> (page id, page type)
+        self._page_ids: dict[str, int] = {}  # url -> page id
+        self._home_ids: set[int] = set()  # the home page's id (links on it are on_home)
         self._pending: list[object] = []
         self._pending_pages = 0
         self._lock = asyncio.Lock()
@@ -134,7 +135,7 @@ class ObservationWriter:
     def close(self) -> None:
         """After the last flush: drop the maps of what was written (a page's id by URL), which
         only later batches of this crawl needed; a large site's are several MB."""
-        self._page_ids = {}
+        self._page_ids, self._home_ids = {}, set()
         self._columns = {}
 
     def _batch_end(self) -> int:
@@ -167,7 +168,9 @@ class ObservationWriter:
                     new_pages.append((seen.url, page))
             session.flush()
             for url, page in new_pages:
-                self._page_ids.setdefault(url, (page.id, page.page_type))
+                self._page_ids.setdefault(url, page.id)
+                if page.page_type == "home":
+                    self._home_ids.add(page.id)
             for seen in batch:
                 if isinstance(seen, LinkCheckObservation) and len(seen.url) <= MAX_URL_CHARS:
                     self._write_link(session, seen)
@@ -253,9 +256,9 @@ class ObservationWriter:
             )
         )
         for page_url, text, visible in check.found_on:
-            source_id, source_type = self._page_ids.get(page_url, (None, None))
+            source_id = self._page_ids.get(page_url)
             session.add(Link(scan_id=self.scan_id, source_page_id=source_id, url=check.url, text=text,
-                             visible=visible, on_home=source_type == "home"))
+                             visible=visible, on_home=source_id in self._home_ids))
 
 
 class _Shared:
