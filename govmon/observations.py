@@ -15,9 +15,9 @@ import calendar
 import datetime as dt
 import json
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.checks.artifacts import (
@@ -34,6 +34,7 @@ from govmon.checks.artifacts import (
     PageObs,
     PostObs,
     SiteArtifacts,
+    StoredRows,
     TargetInfo,
 )
 from govmon.browser_audits import load_browser_audits
@@ -97,7 +98,8 @@ class ObservationWriter:
         self.links_checked = 0
         self.error: str | None = None
         self._columns: dict[str, int] = {}
-        self._page_ids: dict[str, tuple[int, str]] = {}  # url -> (page id, page type)
+        self._page_ids: dict[str, int] = {}  # url -> page id
+        self._home_ids: set[int] = set()  # the home page's id (links on it are on_home)
         self._pending: list[object] = []
         self._pending_pages = 0
         self._lock = asyncio.Lock()
@@ -132,6 +134,12 @@ class ObservationWriter:
             if self.error is not None:
                 self._pending, self._pending_pages = [], 0
 
+    def close(self) -> None:
+        """After the last flush: drop the maps of what was written (a page's id by URL), which
+        only later batches of this crawl needed; a large site's are several MB."""
+        self._page_ids, self._home_ids = {}, set()
+        self._columns = {}
+
     def _batch_end(self) -> int:
         """How many pending observations the next write takes: at most ``batch_pages`` pages
         and ``batch_links`` observations."""
@@ -162,7 +170,9 @@ class ObservationWriter:
                     new_pages.append((seen.url, page))
             session.flush()
             for url, page in new_pages:
-                self._page_ids.setdefault(url, (page.id, page.page_type))
+                self._page_ids.setdefault(url, page.id)
+                if page.page_type == "home":
+                    self._home_ids.add(page.id)
             for seen in batch:
                 if isinstance(seen, LinkCheckObservation) and len(seen.url) <= MAX_URL_CHARS:
                     self._write_link(session, seen)
@@ -252,36 +262,53 @@ class ObservationWriter:
             )
         )
         for page_url, text, visible in check.found_on:
-            source_id, source_type = self._page_ids.get(page_url, (None, None))
+            source_id = self._page_ids.get(page_url)
             session.add(Link(scan_id=self.scan_id, source_page_id=source_id, url=check.url, text=text,
-                             visible=visible, on_home=source_type == "home"))
+                             visible=visible, on_home=source_id in self._home_ids))
 
 
-def _page_obs(page: Any, *, with_text: bool = True) -> PageObs:
+class _Shared:
+    """One string object per distinct value of a field with few values (a content type, an
+    outcome, 'day'…), instead of one per row read back: on a 20,000-page scan the copies add up."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return self._values.setdefault(value, value)
+
+
+def _page_obs(page: Any, *, with_text: bool = True, shared: _Shared | None = None) -> PageObs:
     """A stored page row as the checks see it (``with_text=False``: its text is streamed later,
     see :attr:`SiteArtifacts.texts_source`, and its footer, which only the home page's identifiers
     check reads, is left out)."""
     facts = page.facts or {}
+    share = shared or _Shared()
+    url = page.url
     return PageObs(
-        url=page.url,
-        final_url=page.final_url,
+        url=url,
+        final_url=url if page.final_url == url else page.final_url,
         status=page.status_code,
-        error=page.error,
-        error_kind=facts.get("error_kind"),
-        page_type=page.page_type,  # type: ignore[arg-type]
+        error=share(page.error),
+        error_kind=share(facts.get("error_kind")),
+        page_type=share(page.page_type),  # type: ignore[arg-type]
         title=page.title,
         publish_date=page.publish_date,
         publish_date_raw=page.publish_date_raw,
-        publish_date_how=facts.get("publish_date_how"),
-        publish_date_precision=facts.get("publish_date_precision"),
+        publish_date_how=share(facts.get("publish_date_how")),
+        publish_date_precision=share(facts.get("publish_date_precision")),
         written_date=page.written_date,
-        written_date_precision=page.written_date_precision,  # type: ignore[arg-type]
+        written_date_precision=share(page.written_date_precision),  # type: ignore[arg-type]
         written_date_raw=page.written_date_raw,
-        written_date_how=facts.get("written_date_how"),
+        written_date_how=share(facts.get("written_date_how")),
         text=(facts.get("text") or "") if with_text else "",
         footer_text=(facts.get("footer_text") or "") if with_text else "",  # judged on the home page only
         fetched_at=page.fetched_at,
-        content_type=page.content_type,
+        content_type=share(page.content_type),
         row_id=page.id,
     )
 
@@ -325,10 +352,10 @@ def load_site_artifacts(
 
     Memory stays proportional to what the checks keep, not to what the scan stored: rows are
     streamed; page texts are left in the database and streamed again by the one check that
-    reads them (:meth:`SiteArtifacts.page_texts`, through ``texts_source``, valid while
-    ``session`` is open); the pages a link was found on are read only for links that did not
-    work (``links.broken`` reports them; a working link's 200,000 sightings would cost
-    hundreds of MB on a large site).
+    reads them (:meth:`SiteArtifacts.page_texts`, through ``texts_source``); the link verdicts
+    and the off-site sightings are read each time a check iterates them (:class:`StoredRows`,
+    see :func:`stored_links` and :func:`stored_offsite_links`). Both need ``session`` open
+    while the checks run.
     """
     target = session.get(Target, scan.target_id)
     assert target is not None
@@ -338,22 +365,23 @@ def load_site_artifacts(
     home_id: int | None = None
     list_pages: dict[int, list[tuple[int, PageObs]]] = defaultdict(list)  # column → (list index, page)
     articles: list[ArticleObs] = []
-    page_urls: dict[int, str] = {}
+    shared = _Shared()
     for row in _stream(session, select(Page.__table__).where(Page.scan_id == scan.id).order_by(Page.id)):
-        page_urls[row.id] = row.url
         facts = row.facts or {}
         if row.page_type == "home" and home is None:
             home, home_id = _page_obs(row), row.id
         elif row.page_type == "list" and row.column_id is not None:
-            list_pages[row.column_id].append((facts.get("list_index") or 1, _page_obs(row, with_text=False)))
+            list_pages[row.column_id].append((facts.get("list_index") or 1, _page_obs(row, with_text=False, shared=shared)))
         elif row.page_type == "article":
+            listed_title, listed_text = facts.get("listed_title"), facts.get("listed_text")
             articles.append(ArticleObs(
-                page=_page_obs(row, with_text=False),
-                column_url=facts.get("column_url"),
-                listed_title=facts.get("listed_title"),
-                listed_text=facts.get("listed_text"),
+                page=_page_obs(row, with_text=False, shared=shared),
+                column_url=shared(facts.get("column_url")),
+                listed_title=listed_title,
+                listed_text=listed_title if listed_text == listed_title else listed_text,
                 message=_message(facts.get("message")),
             ))
+    del shared
 
     # list items: only the home page's and the column lists' (article pages' own lists are not judged)
     wanted = {home_id} if home_id is not None else set()
@@ -381,43 +409,17 @@ def load_site_artifacts(
             complete=all(page.ok for page in pages),
         ))
 
-    # where the links that did not work were found (working links need no sightings)
-    found_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    on_home: dict[str, bool] = defaultdict(bool)
-    sightings = (
-        select(Link.url, Link.source_page_id, Link.text, Link.on_home)
-        .where(Link.scan_id == scan.id, Link.url.in_(
-            select(LinkCheck.url).where(LinkCheck.scan_id == scan.id, LinkCheck.outcome != "ok")
-        ))
-        .order_by(Link.id)
-    )
-    for link in _stream(session, sightings):
-        found_on[link.url].append((page_urls.get(link.source_page_id or -1, ""), link.text or ""))
-        on_home[link.url] = on_home[link.url] or bool(link.on_home)
-    links = [
-        LinkObs(
-            url=check.url,
-            outcome=check.outcome,  # type: ignore[arg-type]
-            status=check.status_code,
-            method=check.method,
-            error=check.error,
-            redirects=tuple(tuple(r) for r in (check.redirects or ())),  # type: ignore[misc]
-            found_on=tuple(found_on.get(check.url, ())),
-            on_home=on_home.get(check.url, False),
-        )
-        for check in _stream(session, select(
-            LinkCheck.url, LinkCheck.outcome, LinkCheck.status_code, LinkCheck.method, LinkCheck.error,
-            LinkCheck.redirects,
-        ).where(LinkCheck.scan_id == scan.id).order_by(LinkCheck.id))
-    ]
-    offsite_links = load_offsite_links(session, scan.id, page_urls, _own_hosts(target.url, home))
-    del page_urls, found_on, on_home
+    # The link verdicts and the off-site sightings are read when a check iterates them, not held.
+    own_hosts = _own_hosts(target.url, home)
+    links = StoredRows(lambda: stored_links(session, scan.id))
+    offsite_links = StoredRows(lambda: stored_offsite_links(session, scan.id, own_hosts))
     home_links = load_home_links(session, scan.id, home_id) if home_id is not None else None
+    any_link = session.scalar(select(LinkCheck.id).where(LinkCheck.scan_id == scan.id).limit(1)) is not None
 
     missing = set()
     if home is None:
         missing.add("home")
-    if not links and (home is None or home.error):
+    if not any_link and (home is None or home.error):
         missing.add("links")
     return SiteArtifacts(
         target=TargetInfo(id=target.id, name=target.name, organizer=target.organizer,
@@ -457,15 +459,53 @@ def _own_hosts(target_url: str, home: PageObs | None) -> frozenset[str]:
     return frozenset(hosts)
 
 
-def load_offsite_links(
-    session: Session, scan_id: int, page_urls: dict[int, str], own_hosts: frozenset[str]
-) -> list[OffsiteLinkObs]:
+def _sightings_with_page(*columns: Any) -> Any:
+    """Link rows (``columns``) with the URL of the page each was seen on ('' when unknown)."""
+    return (select(*columns, func.coalesce(Page.url, "").label("page_url"))
+            .select_from(Link).outerjoin(Page, Page.id == Link.source_page_id))
+
+
+def stored_links(session: Session, scan_id: int) -> Iterator[LinkObs]:
+    """The link verdicts of a scan, streamed, in the order they were stored. The pages a link
+    was found on are read only for links that did not work (``links.broken`` reports them; a
+    working link's 200,000 sightings would cost hundreds of MB on a large site)."""
+    found_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    on_home: dict[str, bool] = defaultdict(bool)
+    sightings = (
+        _sightings_with_page(Link.url, Link.text, Link.on_home)
+        .where(Link.scan_id == scan_id, Link.url.in_(
+            select(LinkCheck.url).where(LinkCheck.scan_id == scan_id, LinkCheck.outcome != "ok")
+        ))
+        .order_by(Link.id)
+    )
+    for link in _stream(session, sightings):
+        found_on[link.url].append((link.page_url, link.text or ""))
+        on_home[link.url] = on_home[link.url] or bool(link.on_home)
+    share = _Shared()
+    checks = select(LinkCheck.url, LinkCheck.outcome, LinkCheck.status_code, LinkCheck.method, LinkCheck.error,
+                    LinkCheck.redirects).where(LinkCheck.scan_id == scan_id).order_by(LinkCheck.id)
+    for check in _stream(session, checks):
+        yield LinkObs(
+            url=check.url,
+            outcome=share(check.outcome),  # type: ignore[arg-type]
+            status=check.status_code,
+            method=share(check.method),
+            error=share(check.error),
+            redirects=tuple(tuple(r) for r in (check.redirects or ())),  # type: ignore[misc]
+            found_on=tuple(found_on.get(check.url, ())),
+            on_home=on_home.get(check.url, False),
+        )
+
+
+def stored_offsite_links(session: Session, scan_id: int, own_hosts: frozenset[str]) -> Iterator[OffsiteLinkObs]:
     """Each distinct sighting (url, page, text, visible) of an http(s) link whose host is not
-    one of ``own_hosts``. Rows are streamed; only the off-site ones are kept."""
-    seen: set[tuple[str, str, str, bool]] = set()
-    result: list[OffsiteLinkObs] = []
-    query = (select(Link.url, Link.source_page_id, Link.text, Link.visible)
-             .where(Link.scan_id == scan_id).order_by(Link.id))
+    one of ``own_hosts``, in the order first seen. The database removes the repeats; rows are
+    streamed and only the off-site ones are made into sightings."""
+    first = func.min(Link.id).label("first_id")
+    query = (_sightings_with_page(Link.url, Link.text, Link.visible, first)
+             .where(Link.scan_id == scan_id)
+             .group_by(Link.url, Page.url, Link.text, Link.visible)
+             .order_by(first))
     for row in _stream(session, query):
         url = row.url or ""
         if not url.lower().startswith(("http://", "https://")):
@@ -473,12 +513,7 @@ def load_offsite_links(
         host = host_of(url)
         if not host or host in own_hosts:
             continue
-        key = (url, page_urls.get(row.source_page_id or -1, ""), row.text or "", bool(row.visible))
-        if key in seen:
-            continue
-        seen.add(key)
-        result.append(OffsiteLinkObs(url=key[0], page_url=key[1], text=key[2], visible=key[3]))
-    return result
+        yield OffsiteLinkObs(url=url, page_url=row.page_url, text=row.text or "", visible=bool(row.visible))
 
 
 def started_scan(session: Session, target_id: str, *, as_of: dt.datetime, owner: str, lease: dt.timedelta,

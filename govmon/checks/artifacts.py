@@ -58,6 +58,23 @@ def format_date(value: dt.date | None, precision: str | None = "day") -> str | N
     return value.isoformat()
 
 
+class StoredRows(Iterable[Any]):
+    """An artifact read back from storage each time it is iterated, a batch of rows at a time,
+    so judging a 20,000-page scan never holds every row at once (the loader's ``read`` makes
+    a fresh iterator; it reads through a session that must stay open while the checks run)."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], Iterable[Any]]) -> None:
+        self._read = read
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._read())
+
+    def __repr__(self) -> str:
+        return f"StoredRows({getattr(self._read, '__qualname__', self._read)!r})"
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """The registered site being judged."""
@@ -69,7 +86,7 @@ class TargetInfo:
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageObs:
     """One fetched page (home, list, article or other) as the gatherer saw it."""
 
@@ -117,7 +134,7 @@ class PageObs:
         return ctype in ("text/html", "application/xhtml+xml")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemObs:
     """One entry of a list (a column list page or the home page's blocks)."""
 
@@ -147,7 +164,7 @@ class ColumnObs:
         return self.page is not None and self.page.ok and self.complete
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageObs:
     """What a 领导信箱 / 咨询投诉 message page shows: when it was left, answered, its state."""
 
@@ -156,7 +173,7 @@ class MessageObs:
     state: str | None = None  # as shown: 已回复 / 未回复 / 办理中 …; None when not shown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArticleObs:
     """An article page, with what the list that linked to it showed."""
 
@@ -167,7 +184,7 @@ class ArticleObs:
     message: MessageObs | None = None  # the page is a message of an interaction column
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkObs:
     """A link the link checker tried (or deliberately did not)."""
 
@@ -181,7 +198,7 @@ class LinkObs:
     on_home: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HomeLinkObs:
     """A link on the home page as the reader sees it (the 我为政府网站找错 entry is one)."""
 
@@ -190,7 +207,7 @@ class HomeLinkObs:
     visible: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OffsiteLinkObs:
     """One sighting of a link that leads off the site: where, with what text, seen or hidden.
 
@@ -319,12 +336,14 @@ class SiteArtifacts:
     home_items: Sequence[ItemObs] = ()
     columns: Sequence[ColumnObs] = ()
     articles: Sequence[ArticleObs] = ()
-    links: Sequence[LinkObs] = ()
+    # Read back from storage, ``links`` and ``offsite_links`` are StoredRows: iterate them (as
+    # often as needed), do not index them.
+    links: Sequence[LinkObs] | Iterable[LinkObs] = ()
     # Every link of the home page (url, text, visible); None when not recorded, so nothing
     # that needs them (site.zhaocuo_entry) is judged.
     home_links: Sequence[HomeLinkObs] | None = None
     # Every sighting of a link leading off the site (by host); None when not recorded.
-    offsite_links: Sequence[OffsiteLinkObs] | None = None
+    offsite_links: Sequence[OffsiteLinkObs] | Iterable[OffsiteLinkObs] | None = None
     # The bad-link lexicon (不良外链 words, config ``lexicon.bad_links``); None when none was supplied.
     bad_link_terms: tuple[str, ...] | None = None
     lexicon: tuple[str, ...] | None = None

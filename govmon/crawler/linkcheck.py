@@ -241,7 +241,7 @@ def is_html_content_type(value: str | bytes | None) -> bool:
 # --- the registry ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkRecord:
     url: str  # as first seen (fragment removed)
     key: str  # canonical_url(url)
@@ -273,6 +273,8 @@ class LinkRegistry:
         key = canonical_url(url) if scheme in ("http", "https") else url
         record = self._records.get(key)
         if record is None:
+            if key == url:
+                key = url  # one string object for both (a large site has 40,000 links)
             record = LinkRecord(url=url, key=key)
             if scheme in _SKIPPED_SCHEMES:
                 record.skip_reason = _SKIPPED_SCHEMES[scheme]

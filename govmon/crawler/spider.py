@@ -244,8 +244,8 @@ class _Column:
 
 @dataclass(frozen=True, slots=True)
 class _PageResult:
-    url: str
-    final_url: str
+    """What a link to a fetched page is judged by (kept for every page of the scan)."""
+
     status: int | None
     redirects: tuple[tuple[Any, str], ...]
     elapsed_ms: int | None
@@ -569,9 +569,9 @@ class SiteSpider(scrapy.Spider):
         result = self._page_results.get(canonical_url(url))
         return result.status if result is not None else None
 
-    def _record_page(self, key: str, result: _PageResult) -> None:
+    def _record_page(self, key: str, final_url: str, result: _PageResult) -> None:
         self._page_results[key] = result
-        final_key = canonical_url(result.final_url)
+        final_key = canonical_url(final_url)
         self._page_results.setdefault(final_key, result)
         for _, url in result.redirects:
             self._page_results.setdefault(canonical_url(url), result)
@@ -653,8 +653,8 @@ class SiteSpider(scrapy.Spider):
         if error_kind is not None:
             self.counts["page_errors"] += 1
         self._record_page(
-            meta["govmon_key"],
-            _PageResult(url, response.url, response.status, redirects, observation.elapsed_ms, error, error_kind),
+            meta["govmon_key"], response.url,
+            _PageResult(response.status, redirects, observation.elapsed_ms, error, error_kind),
         )
         yield observation
 
@@ -732,7 +732,7 @@ class SiteSpider(scrapy.Spider):
         )
         self.counts["pages"] += 1
         self.counts["page_errors"] += 1
-        self._record_page(meta["govmon_key"], _PageResult(url, request.url, None, redirects, None, reason, kind))
+        self._record_page(meta["govmon_key"], request.url, _PageResult(None, redirects, None, reason, kind))
         yield observation
         if page_type == "home":
             self.home_error_kind = kind
@@ -774,6 +774,7 @@ class SiteSpider(scrapy.Spider):
             return
         column.finished = True
         crawlable = [it for it in column.items if self._crawlable(getattr(it, "url", ""))]
+        column.items = []  # chosen below; the list entries are stored with their pages already
         count = self.messages_per_column if column.kind == "interaction" else self.articles_per_column
         for item in newest_items(crawlable, count):
             key = self._claim_page(item.url, "article")
