@@ -1,7 +1,8 @@
 """Soak `govmon run`: many tiny generated sites on loopback, compressed schedules, minutes on end.
 
     .venv/bin/python benchmarks/soak_service.py [--sites 1000] [--minutes 10] [--site-period 4m]
-        [--probe-period 1m] [--hosts 20] [--max-concurrent-scans 4] [--db URL] [--accounts N]
+        [--probe-period 1m] [--hosts 20] [--max-concurrent-scans 4] [--db URL]
+        [--accounts 0] [--account-period 6m]
 
 A child process serves ``--sites`` tiny sites (home page → one column → one article, all dated
 yesterday) from one asyncio HTTP/1.1 server per loopback host (``--hosts`` addresses
@@ -18,8 +19,13 @@ stops it with SIGTERM and reports:
   (missed, skipped while still running, or absent) and none doubled;
 - RSS: the median of the first and of the last minute of the run, and the peak.
 
-Figures go to stdout and ``benchmarks/results/soak_service.json``. Accounts are not in the soak
-yet: ``--accounts N`` stops with a clear message until account scans exist.
+``--accounts N`` adds N feed accounts (RSS, Atom and JSON Feed in turn, each its own URL) on the
+loopback platform server of govmon/demo/account_platforms.py, read every ``--account-period``; the
+feed platform's pace is shortened to 4 requests at once, 20 ms apart (loopback only), so one
+platform can carry thousands of accounts in a compressed schedule. Their jobs are counted with
+the sites'.
+
+Figures go to stdout and ``benchmarks/results/soak_service.json``.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from govmon.config import parse_duration  # noqa: E402
+from govmon.demo.account_platforms import AccountPlatforms  # noqa: E402
 from govmon.scheduler import SCHEDULE_EPOCH, spread_offset  # noqa: E402
 
 GOVMON = str(Path(sys.executable).with_name("govmon"))
@@ -156,6 +163,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=0)
+    parser.add_argument("--account-period", default="6m")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--site-period", default="4m")
     parser.add_argument("--probe-period", default="1m")
@@ -163,8 +171,6 @@ def main() -> int:
     parser.add_argument("--max-concurrent-scans", type=int, default=4)
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
-    if args.accounts:
-        parser.error("--accounts：新媒体账号的扫描（govmon/account_scan.py）尚未提供，暂不能压测账号；请先不加此参数运行")
 
     site_period, probe_period = parse_duration(args.site_period), parse_duration(args.probe_period)
     hosts = [f"127.0.1.{i + 10}" for i in range(args.hosts)]
@@ -176,10 +182,17 @@ def main() -> int:
               "url": f"http://{hosts[i % len(hosts)]}:{port}/s{i}/",
               "columns": [{"name": "政务动态", "url": f"http://{hosts[i % len(hosts)]}:{port}/s{i}/zwdt/", "kind": "news"}]}
              for i in range(args.sites)]
+    account_period = parse_duration(args.account_period)
+    feeds = AccountPlatforms(dt.datetime.now(dt.UTC), host="127.0.1.250") if args.accounts else None
+    accounts = [{"id": f"a{i}", "name": f"压测{i}发布", "organizer": f"压测{i}县人民政府", "platform": "rss",
+                 "url": f"{feeds.feed_url('fresh', ('rss', 'atom', 'json')[i % 3])}?account={i}"}
+                for i in range(args.accounts)] if feeds is not None else []
     config = {
-        "database": db_url, "sites": sites, "browser": {"enabled": False},
+        "database": db_url, "sites": sites, "accounts": accounts, "browser": {"enabled": False},
         "crawl": {"download_delay_s": 0.01, "allow_private_addresses": True},
+        "platforms": {"pace_overrides": {"rss": {"concurrency": 4, "interval_s": 0.02}}},
         "schedule": {"sites": args.site_period, "probes": args.probe_period, "nightly": "02:30",
+                     "accounts": args.account_period,
                      "max_concurrent_scans": args.max_concurrent_scans, "misfire_grace": "1h"},
     }
     config_path = workdir / "config.yaml"
@@ -212,6 +225,8 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             service.kill()
         server.terminate()
+        if feeds is not None:
+            feeds.close()
         stderr.close()
 
     events = [json.loads(line) for line in job_log.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -241,6 +256,10 @@ def main() -> int:
         for fire in expected_fires(f"site:{site['id']}", site_period, window_start, window_end):
             expected_total += 1
             missing += seen[key(f"site:{site['id']}", fire)] == 0
+    for account in accounts:
+        for fire in expected_fires(f"account:{account['id']}", account_period, window_start, window_end):
+            expected_total += 1
+            missing += seen[key(f"account:{account['id']}", fire)] == 0
     for fire in expected_fires("probes:", probe_period, window_start, window_end):
         expected_total += 1
         missing += seen[key("probes:", fire)] == 0
@@ -250,7 +269,7 @@ def main() -> int:
     last = [v for t, v in rss if t >= rss[-1][0] - 60] if rss else []
     scans = _scan_counts(db_url)
     result = {
-        "sites": args.sites, "minutes": args.minutes, "site_period": str(site_period), "probe_period": str(probe_period),
+        "sites": args.sites, "accounts": args.accounts, "account_period": str(account_period), "minutes": args.minutes, "site_period": str(site_period), "probe_period": str(probe_period),
         "max_concurrent_scans": args.max_concurrent_scans, "db": "postgresql" if "postgresql" in db_url else "sqlite",
         "jobs_submitted": len(submitted), "jobs_expected_in_window": expected_total, "jobs_missing_in_window": missing,
         "jobs_doubled": doubled, "jobs_missed_or_skipped": len(lost_events),
@@ -278,8 +297,9 @@ def _scan_counts(db_url: str) -> dict[str, int]:
     sessions = open_database(db_url)
     try:
         with sessions() as session:
-            return dict(session.execute(select(Scan.status, func.count()).where(Scan.kind == "site")
-                                        .group_by(Scan.status)).all())
+            return {f"{kind}:{status}": n for kind, status, n in session.execute(
+                select(Scan.kind, Scan.status, func.count()).where(Scan.kind.in_(("site", "account")))
+                .group_by(Scan.kind, Scan.status))}
     finally:
         sessions.kw["bind"].dispose()
 
