@@ -1,5 +1,5 @@
-"""`govmon status`: the service's lease, each site's last scan and probe, overdue sites,
-pending rescans — read from the database only (works whether the service runs or not)."""
+"""`govmon status`: the service's lease, each site's last scan and probe, each account's last
+read, what is overdue, pending rescans — read from the database only (works whether the service runs or not)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
-from govmon.config import Config
+from govmon.config import PLATFORMS, Config
 from govmon.leases import service_state
 from govmon.models import Probe, Scan, ScanRequest, utcnow
 from govmon.terminal import table
@@ -41,8 +41,23 @@ def service_status_text(session: Session, config: Config) -> str:
         rows.append([site.name, _local(scanned, config), _local(scanned + period, config) if scanned else "尽快",
                      _local(probed, config), _local(probed + probes, config) if probed else "尽快", "超期" if late else ""])
     lines.append(table(["网站", "最近扫描", "下次扫描（约）", "最近探测", "下次探测（约）", "状态"], rows))
+    accounts = [a for a in config.accounts if a.enabled]
+    late_accounts = 0
+    if accounts:
+        last_read = dict(session.execute(
+            select(Scan.target_id, func.max(Scan.started_at)).where(Scan.kind == "account").group_by(Scan.target_id)
+        ).all())
+        every = config.schedule.accounts
+        rows = []
+        for account in accounts:
+            read = last_read.get(account.id)
+            late = read is None or now - read > every * 1.5
+            late_accounts += late
+            rows.append([account.name, PLATFORMS.get(account.platform, account.platform), _local(read, config),
+                         _local(read + every, config) if read else "尽快", "超期" if late else ""])
+        lines.append(table(["账号", "平台", "最近读取", "下次读取（约）", "状态"], rows))
     pending = session.scalar(select(func.count()).select_from(ScanRequest).where(ScanRequest.status.in_(("pending", "running"))))
-    lines.append(f"超期未扫描的网站：{overdue} 个；待处理的复查请求：{pending} 个")
+    lines.append(f"超期未扫描的网站：{overdue} 个；超期未读取的账号：{late_accounts} 个；待处理的复查请求：{pending} 个")
     return "\n".join(lines)
 
 

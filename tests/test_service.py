@@ -263,6 +263,11 @@ def test_accounts_are_read_on_their_schedule_and_rescanned_on_request(db_url, si
                                     capture_output=True, text=True, timeout=120)
             assert rescan.returncode == 0, rescan.stderr
             assert rescan.stdout.startswith("复查 示范发布：完成，读取完整，3 条内容；未解决问题 否决 1、"), rescan.stdout
+            status = subprocess.run([GOVMON, "status", "--config", str(config)], cwd=tmp_path, capture_output=True,
+                                    text=True, timeout=60)
+            row = next(line for line in status.stdout.splitlines() if line.startswith("示范发布 "))
+            assert "RSS/Atom 订阅源" in row and "超期" not in row, status.stdout
+            assert "超期未读取的账号：0 个" in status.stdout
         finally:
             code, err = _stop(service)
         assert code == 0, err
