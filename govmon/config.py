@@ -673,6 +673,15 @@ class PlatformsSettings(_Section):
         return self.pace_overrides.get(platform, self.pace)  # type: ignore[call-overload]
 
 
+class ConsoleSettings(_Section):
+    """``console:``: the web console inside ``govmon run`` (``govmon serve`` runs it on its own)."""
+
+    enabled: bool = False
+    host: HeaderText = "127.0.0.1"  # only this machine by default
+    port: StrictInt = Field(8400, ge=1, le=65535)
+    secure_cookies: bool = False  # true when served behind HTTPS
+
+
 class ClusterSettings(_Section):
     """Several machines (``govmon worker``) sharing one PostgreSQL database through procrastinate.
 
@@ -1107,6 +1116,7 @@ class Config(_Section):
     browser: BrowserSettings = BrowserSettings()
     report: ReportSettings = ReportSettings()
     notifications: NotificationSettings = NotificationSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @model_validator(mode="after")
     def _cluster_needs_postgres(self) -> "Config":

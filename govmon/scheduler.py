@@ -175,8 +175,11 @@ class MonitorService:
             self.log(f"govmon run 已启动（{self.owner}）：{len(self.config.sites)} 个网站，"
                      f"{len(self.config.accounts)} 个新媒体账号，扫描周期 {self.config.schedule.sites}，"
                      f"账号读取周期 {self.config.schedule.accounts}，探测周期 {self.config.schedule.probes}")
+            console = self.start_console()
             await self.stop.wait()
             self.log("正在停止：等待进行中的扫描保存已读取的内容（记为未完成）……")
+            if console is not None:
+                await asyncio.wait({console}, timeout=STOP_GRACE_S)
             # Pause first: the AsyncIOExecutor's shutdown cancels running jobs, and a crawl
             # must be stopped through Scrapy (the stop event), not by cancelling its task.
             self.scheduler.pause()
@@ -228,6 +231,28 @@ class MonitorService:
         assert self.sessions is not None
         with self.sessions.begin() as session:
             return work(session)
+
+    def start_console(self) -> asyncio.Task[None] | None:
+        """The web console in this loop when ``console.enabled``; it stops with the service, and its
+        重新检查 files rescan requests the service serves (ServiceRescanner)."""
+        settings = self.config.console
+        if not settings.enabled:
+            return None
+        from govmon.web import create_app, serve
+        from govmon.web.rescan import ServiceRescanner
+
+        assert self.sessions is not None
+        app = create_app(self.config, self.sessions, rescanner=ServiceRescanner(self.config, self.sessions),
+                         secure_cookies=settings.secure_cookies)
+
+        async def run() -> None:
+            try:
+                await serve(app, host=settings.host, port=settings.port, stop=self.stop)
+            except OSError as err:  # the port is taken: the service goes on without its console
+                self.log(f"控制台未能启动（{settings.host}:{settings.port}）：{err}；监测照常进行")
+
+        self.log(f"控制台：http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}/")
+        return asyncio.get_running_loop().create_task(run())
 
     async def guarded(self, body: Awaitable[None], label: str) -> None:
         """Run a job body tracked for shutdown; one job's failure never stops the service."""

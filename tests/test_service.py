@@ -276,3 +276,54 @@ def test_accounts_are_read_on_their_schedule_and_rescanned_on_request(db_url, si
             stale = session.scalars(select(Finding).where(Finding.target_id == "feed")).all()
         sessions.kw["bind"].dispose()
         assert [(f.check_id, f.severity, f.status) for f in stale] == [("account.stale", "veto", "open")]
+
+
+def test_the_console_runs_inside_the_service_and_its_rescans_go_through_it(db_url, site, tmp_path):
+    """`console.enabled`: the same loop serves the console; its 重新检查 becomes a rescan request the
+    service serves, and the console shows the result; SIGTERM stops both."""
+    import socket
+
+    import httpx
+
+    from govmon.models import ScanRequest, User
+    from govmon.web.auth import issue_token
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _config(tmp_path / "config.yaml", db_url, site.base)
+    mapping = json.loads(config.read_text(encoding="utf-8"))
+    mapping["console"] = {"enabled": True, "port": port}
+    config.write_text(json.dumps(mapping, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "pw").write_text("correct horse battery\n", encoding="utf-8")
+    added = subprocess.run([GOVMON, "user", "add", "op", "--role", "operator", "--password-file", str(tmp_path / "pw"),
+                            "--config", str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    sessions = open_database(db_url)
+    with sessions.begin() as session:
+        token, _ = issue_token(session, session.scalar(select(User).where(User.name == "op")), "api", name="test")
+    service = _start(config, tmp_path)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(base + "/login", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_for(up, timeout=60)
+        asked = httpx.post(base + "/api/targets/shifan/rescan", headers=headers, timeout=30)
+        assert asked.status_code == 202, asked.text
+        handle = asked.json()["handle"]
+        done = _wait_for(lambda: (r := httpx.get(f"{base}/api/rescans/{handle}", headers=headers, timeout=10).json())
+                         ["state"] in ("done", "failed") and r, timeout=90)
+        assert done["state"] == "done" and done["scan_status"] == "complete", done
+    finally:
+        code, err = _stop(service)
+    assert code == 0, err
+    with sessions() as session:
+        request = session.get(ScanRequest, int(handle))
+        assert (request.requested_by, request.status, request.scan_id) == ("op", "done", done["scan_id"])
+    sessions.kw["bind"].dispose()

@@ -2,9 +2,9 @@
 
 The console knows rescans only through :class:`Rescanner`. :class:`InProcessRescanner`
 runs :func:`govmon.scan.scan_targets` for the one site or account in the event loop that serves the
-console (the process's one loop, which also hosts the Twisted reactor). The ``govmon run``
-service can hand the app its own implementation that queues the request with its
-scheduler or the cluster queue instead.
+console (the process's one loop, which also hosts the Twisted reactor): ``govmon serve``.
+Inside ``govmon run``, :class:`ServiceRescanner` files a rescan request that the service serves
+like one from ``govmon rescan`` (in process, or through the cluster's queue).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.config import Account, Config, Site, TargetNotFound
-from govmon.models import utcnow
+from govmon.models import ScanRequest, utcnow
 
-__all__ = ["InProcessRescanner", "RescanError", "RescanStatus", "Rescanner"]
+__all__ = ["InProcessRescanner", "RescanError", "RescanStatus", "Rescanner", "ServiceRescanner"]
 
 STATE_LABELS = {"queued": "排队中", "running": "正在检查", "done": "已完成", "failed": "失败"}
 
@@ -158,3 +159,67 @@ class InProcessRescanner:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_REQUEST_STATES = {"pending": "queued", "running": "running", "done": "done", "failed": "failed"}
+
+
+class ServiceRescanner:
+    """Inside ``govmon run``: a 重新检查 files a rescan request, which the service serves like one
+    from ``govmon rescan`` (in this process, or through the cluster's queue); the handle is the
+    request's id, so the state survives the page being reloaded."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
+        self.config = config
+        self.sessions = sessions
+
+    async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
+        from govmon.rescan import request_rescan
+
+        try:
+            target = self.config.find_target(target_id)
+        except TargetNotFound:
+            raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
+        if not target.enabled:
+            raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
+        current = await asyncio.to_thread(self.latest, target.id)
+        if current is not None and not current.finished:
+            return current
+
+        def file() -> int:
+            with self.sessions.begin() as session:
+                request_id = request_rescan(session, target.id)
+                session.get(ScanRequest, request_id).requested_by = requested_by  # type: ignore[union-attr]
+                return request_id
+
+        request_id = await asyncio.to_thread(file)
+        status = await asyncio.to_thread(self.result, str(request_id))
+        assert status is not None
+        return status
+
+    def result(self, handle: str) -> RescanStatus | None:
+        if not handle.isdigit():
+            return None
+        with self.sessions() as session:
+            request = session.get(ScanRequest, int(handle))
+            return _status_of(request) if request is not None else None
+
+    def latest(self, target_id: str) -> RescanStatus | None:
+        with self.sessions() as session:
+            request = session.scalars(select(ScanRequest).where(ScanRequest.target_id == target_id)
+                                      .order_by(ScanRequest.id.desc()).limit(1)).first()
+            return _status_of(request) if request is not None else None
+
+    async def close(self) -> None:
+        return None  # the service finishes (or marks incomplete) what it has started
+
+
+def _status_of(request: ScanRequest) -> RescanStatus:
+    summary = request.summary or {}
+    return RescanStatus(
+        handle=str(request.id), target_id=request.target_id, requested_by=request.requested_by or "",
+        requested_at=request.requested_at, state=_REQUEST_STATES.get(request.status, request.status),
+        finished_at=request.finished_at, scan_id=request.scan_id, scan_status=summary.get("status"),
+        message=summary.get("reason") or "", opened=summary.get("opened", 0), resolved=summary.get("resolved", 0),
+        open_by_severity=dict(summary.get("open_by_severity") or {}),
+    )
