@@ -56,6 +56,17 @@ class RescanStatus:
         return STATE_LABELS.get(self.state, self.state)
 
 
+def rescannable(config: Config, target_id: str) -> Site | Account:
+    """The registered, enabled site or account ``target_id`` names; RescanError otherwise."""
+    try:
+        target = config.find_target(target_id)
+    except TargetNotFound:
+        raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
+    if not target.enabled:
+        raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
+    return target
+
+
 class Rescanner(Protocol):
     """What the console needs from whatever runs rescans."""
 
@@ -87,17 +98,8 @@ class InProcessRescanner:
         self._latest: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def _target(self, target_id: str) -> Site | Account:
-        try:
-            target = self.config.find_target(target_id)
-        except TargetNotFound:
-            raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
-        if not target.enabled:
-            raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
-        return target
-
     async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
-        target = self._target(target_id)
+        target = rescannable(self.config, target_id)
         current = self.latest(target.id)
         if current is not None and not current.finished:
             return current
@@ -176,12 +178,7 @@ class ServiceRescanner:
     async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
         from govmon.rescan import request_rescan
 
-        try:
-            target = self.config.find_target(target_id)
-        except TargetNotFound:
-            raise RescanError(f"{target_id} 不在当前配置的登记表中，无法重新检查") from None
-        if not target.enabled:
-            raise RescanError(f"{target.name} 在配置中已停用，无法重新检查")
+        target = rescannable(self.config, target_id)
         current = await asyncio.to_thread(self.latest, target.id)
         if current is not None and not current.finished:
             return current
