@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 
 # The browser (Debian's chromium) for the checks and tests that need one: installed with apt when
 # it is missing and apt is there, else Playwright's own Chromium; where neither can be had, the
-# browser checks are skipped (with a notice) and so are the tests that need one.
+# browser checks are skipped (with a notice) and so are the tests that need one. A Chinese font
+# comes with it (apt) when the machine has none.
 $(VENV)/.browser-stamp: $(STAMP)
 	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -30,6 +31,14 @@ $(VENV)/.browser-stamp: $(STAMP)
 			echo "改用 playwright install chromium……"; \
 			$(BIN)/python -m playwright install chromium || echo "未能安装浏览器：需要浏览器的检查和测试将被跳过"; \
 		fi; \
+	fi
+	@# Chinese pages must be laid out with a Chinese font: without one, overflowing text and the
+	@# load of a page are measured on boxes, not on the glyphs a reader sees.
+	@if command -v fc-list >/dev/null 2>&1 && [ -z "$$(fc-list :lang=zh 2>/dev/null)" ] \
+			&& command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "安装中文字体（fonts-wqy-microhei）……"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+			|| echo "未能安装中文字体：浏览器检查中的文字溢出可能测不准"; \
 	fi
 	@touch $@
 
