@@ -292,10 +292,12 @@ async def scan_targets(
     as_of: dt.datetime,
     progress: Callable[[str], None] | None = None,
     handle_signals: bool = False,
+    stop_event: asyncio.Event | None = None,
 ) -> ScanResults:
     """Scan ``sites`` and read ``accounts`` side by side in the running loop, with one browser
-    between them; SIGINT/SIGTERM (when handled) stop cleanly."""
-    stop = asyncio.Event()
+    between them; setting ``stop_event`` (or SIGINT/SIGTERM, when handled) stops them cleanly:
+    crawls through Scrapy, what was read kept, the scans incomplete."""
+    stop = stop_event or asyncio.Event()
     handled = _handle_stop_signals(stop) if handle_signals else []
     browser = browser_pool(config) if sites or accounts else None
     try:

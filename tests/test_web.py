@@ -130,7 +130,7 @@ def console(database: str, event_loop_runner) -> Iterator[Console]:  # noqa: F81
                           engine.dialect.name)
         finally:
             uvicorn_server.should_exit = True
-            running.result(timeout=30)
+            running.result(timeout=90)  # rescans in flight stop through their crawls first (up to 30 s)
             engine.dispose()
 
 

@@ -97,6 +97,7 @@ class InProcessRescanner:
         self._jobs: dict[str, RescanStatus] = {}
         self._latest: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop = asyncio.Event()  # set when the server shuts down
 
     async def request(self, target_id: str, *, requested_by: str) -> RescanStatus:
         target = rescannable(self.config, target_id)
@@ -118,7 +119,8 @@ class InProcessRescanner:
         try:
             as_of = dt.datetime.now(self.config.tzinfo)
             sites, accounts = ([target], []) if isinstance(target, Site) else ([], [target])
-            results = await scan_targets(self.config, self.sessions, sites, accounts, as_of=as_of)
+            results = await scan_targets(self.config, self.sessions, sites, accounts, as_of=as_of,
+                                         stop_event=self._stop)
             result = (results.sites or results.accounts)[0]
             self._jobs[handle] = replace(
                 self._jobs[handle],
@@ -155,12 +157,18 @@ class InProcessRescanner:
             if self._latest.get(status.target_id) == handle:
                 del self._latest[status.target_id]
 
-    async def close(self) -> None:
+    async def close(self, grace_s: float = 30.0) -> None:
+        """Stop the running rescans through their stop event (a crawl is stopped by Scrapy, keeping
+        what it read); what has not stopped after ``grace_s`` is cancelled."""
         tasks = list(self._tasks.values())
-        for task in tasks:
+        self._stop.set()
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace_s)
+        for task in late:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
 
 
 _REQUEST_STATES = {"pending": "queued", "running": "running", "done": "done", "failed": "failed"}
