@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
@@ -300,12 +301,17 @@ def _principal(request: Request, console: Console) -> Principal | None:
         secret, kind = request.cookies.get(SESSION_COOKIE, ""), "session"
     if not secret:
         return None
-    with console.sessions.begin() as session:
+    with console.sessions() as session:
         found = resolve_token(session, secret, kind)
         if found is None:
             return None
         user, _ = found
-        return Principal(user.id, user.name, user.role, kind, csrf_for(secret) if kind == "session" else None)
+        principal = Principal(user.id, user.name, user.role, kind, csrf_for(secret) if kind == "session" else None)
+        try:
+            session.commit()  # the token's last use, noted at most once a minute
+        except OperationalError:  # SQLite busy with a scan's write: the note waits, the request does not fail
+            session.rollback()
+        return principal
 
 
 def _console(request: Request) -> Console:
