@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import calendar
 import datetime as dt
-import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Iterator, Sequence
 
@@ -42,6 +41,7 @@ from govmon.site_facts import load_site_facts
 from govmon.crawler.spider import ColumnObservation, LinkCheckObservation, PageObservation
 from govmon.crawler.urls import host_of, site_hosts
 from govmon.db import write_lock
+from govmon.findings import normalize_evidence
 from govmon.models import (
     AccountPost,
     AccountRead,
@@ -534,7 +534,8 @@ def store_account_read(session: Session, scan_id: int, platform: str, url: str, 
     """Keep what one account read saw: its coverage and evidence, and every post (flushes)."""
     session.add(AccountRead(
         scan_id=scan_id, platform=platform, url=url, coverage=snapshot.coverage, reason=snapshot.reason or None,
-        login_expired=snapshot.login_expired, requests=snapshot.requests, evidence=_json_safe(snapshot.evidence),
+        login_expired=snapshot.login_expired, requests=snapshot.requests,
+        evidence=normalize_evidence(snapshot.evidence),
     ))
     seen: set[str] = set()
     for post in snapshot.posts:
@@ -544,10 +545,6 @@ def store_account_read(session: Session, scan_id: int, platform: str, url: str, 
         session.add(AccountPost(scan_id=scan_id, post_id=post.id, text=post.text, url=post.url,
                                 published_at=post.published_at, pinned=post.pinned))
     session.flush()
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def load_account_artifacts(

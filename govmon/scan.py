@@ -353,14 +353,10 @@ async def scan_sites(
     progress: Callable[[str], None] | None = None,
     handle_signals: bool = False,
 ) -> list[SiteScanResult]:
-    """Scan ``sites`` in the running loop; SIGINT/SIGTERM (when handled) stop cleanly."""
-    stop = asyncio.Event()
-    handled = _handle_stop_signals(stop) if handle_signals else []
-    try:
-        scanner = SiteScanner(config, session_factory, as_of=as_of, stop_event=stop, progress=progress)
-        return await scanner.scan(sites)
-    finally:
-        _release_stop_signals(handled)
+    """Scan ``sites`` in the running loop (:func:`scan_targets` without accounts)."""
+    results = await scan_targets(config, session_factory, sites, as_of=as_of, progress=progress,
+                                 handle_signals=handle_signals)
+    return results.sites
 
 
 def run_scan(
