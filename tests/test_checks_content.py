@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -341,7 +340,9 @@ def test_empty_lexicon_finds_nothing():
     assert content_serious_error.run(site(article(p), lexicon=()), settings("content.serious_error")) == []
 
 
-def test_five_thousand_terms_cost_nothing():
+def test_five_thousand_terms_find_the_one_hit_and_build_the_automaton_once():
+    """5,000 terms over 1 MB of text: the one planted term is found, and a second run reuses the
+    automaton (its speed is measured in benchmarks/, not asserted here)."""
     rng = random.Random(7)
     alphabet = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
     words = ("".join(rng.choice(alphabet) for _ in range(rng.randint(4, 8))) for _ in range(5200))
@@ -352,14 +353,9 @@ def test_five_thousand_terms_cost_nothing():
     pages.append(page("hit", text="前文" * 20 + target + "后文" * 20))
     artifacts = site(*(article(p) for p in pages), lexicon=terms)
     content_serious_error.build_matcher.cache_clear()
-    started = time.perf_counter()
     findings = content_serious_error.run(artifacts, settings("content.serious_error"))
-    first_run = time.perf_counter() - started
     assert summary(findings) == [("content.serious_error", f"{target}@{SITE}zwdt/hit.html", "veto")]
-    started = time.perf_counter()
-    content_serious_error.run(artifacts, settings("content.serious_error"))
-    second_run = time.perf_counter() - started
-    # 5,000 terms over 1 MB of text: well under a second, and the automaton is built once.
-    assert first_run < 2.0
-    assert second_run < 1.0
-    assert content_serious_error.build_matcher.cache_info().hits >= 1
+    again = content_serious_error.run(artifacts, settings("content.serious_error"))
+    assert summary(again) == summary(findings)
+    info = content_serious_error.build_matcher.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
