@@ -847,6 +847,14 @@ class AccountStaleSettings(CheckSettings):
         return self
 
 
+class NoInteractionSettings(CheckSettings):
+    """``account.no_interaction``: the recent posts judged are those of the last ``window_days``
+    (the national two-week window of ``account.stale``); fewer than ``min_posts`` judge nothing."""
+
+    window_days: StrictInt = Field(14, ge=1)
+    min_posts: StrictInt = Field(3, ge=1)
+
+
 class InteractionMissingSettings(CheckSettings):
     excluded_channels: tuple[Text, ...] = ("网上信访", "纪检举报")
 
@@ -928,7 +936,7 @@ class ChecksSettings(_Section):
     site_search: SearchSettings = _check(SearchSettings, "site.search")
     site_https: HttpsSettings = _check(HttpsSettings, "site.https")
     site_ipv6: CheckSettings = _check(CheckSettings, "site.ipv6")
-    account_no_interaction: CheckSettings = _check(CheckSettings, "account.no_interaction")
+    account_no_interaction: NoInteractionSettings = _check(NoInteractionSettings, "account.no_interaction")
 
     def get(self, check_id: str) -> CheckSettings:
         """The settings of one check by its id (``"column.stale"``); KeyError if unknown."""

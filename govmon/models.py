@@ -805,6 +805,7 @@ class AccountPost(Base):
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime]
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    comments_open: Mapped[bool | None] = mapped_column(Boolean)  # None: the platform did not say
 
 
 # --------------------------------------------------------------------------- console users (govmon.web)

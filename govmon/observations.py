@@ -543,7 +543,8 @@ def store_account_read(session: Session, scan_id: int, platform: str, url: str, 
             continue
         seen.add(post.id)
         session.add(AccountPost(scan_id=scan_id, post_id=post.id, text=post.text, url=post.url,
-                                published_at=post.published_at, pinned=post.pinned))
+                                published_at=post.published_at, pinned=post.pinned,
+                                comments_open=post.comments_open))
     session.flush()
 
 
@@ -562,7 +563,8 @@ def load_account_artifacts(
                           requests=row.requests, url=row.url, evidence=row.evidence or {}, read_at=row.read_at)
     zone = as_of.tzinfo
     posts = [
-        PostObs(id=p.post_id, text=p.text, url=p.url, published_at=p.published_at.astimezone(zone), pinned=p.pinned)
+        PostObs(id=p.post_id, text=p.text, url=p.url, published_at=p.published_at.astimezone(zone), pinned=p.pinned,
+                comments_open=p.comments_open)
         for p in session.scalars(select(AccountPost).where(AccountPost.scan_id == scan.id).order_by(AccountPost.id))
     ]
     return AccountArtifacts(target=info, as_of=as_of, read=read, posts=posts, lexicon=lexicon)

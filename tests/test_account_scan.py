@@ -16,7 +16,7 @@ from loopback import event_loop_runner, next_loopback_host  # noqa: F401 (fixtur
 from sqlalchemy import select
 
 from govmon.account_scan import AccountScanner
-from govmon.checks import account_serious_error, account_stale, account_unreachable
+from govmon.checks import account_no_interaction, account_serious_error, account_stale, account_unreachable
 from govmon.checks.artifacts import AccountArtifacts, AccountInfo, AccountReadObs, PostObs
 from govmon.checks.registry import run_checks
 from govmon.config import Config
@@ -91,9 +91,64 @@ def test_unreachable_says_why_and_serious_error_names_the_post() -> None:
     assert account_serious_error.scope(artifacts, None) == {"p0", "p1"}
 
 
+NO_INTERACTION = Config.from_mapping({"sites": []}).checks.account_no_interaction
+
+
+def _commented(coverage: str, posts: list[tuple[float, bool | None]], platform: str = "douyin",
+               pinned: int | None = None) -> AccountArtifacts:
+    """An account read whose posts carry a comment state: (age in days, comments_open)."""
+    base = _artifacts(coverage, [(days, i == pinned) for i, (days, _) in enumerate(posts)], reason="只读了 1 页")
+    obs = [PostObs(id=p.id, text=p.text, url=p.url, published_at=p.published_at, pinned=p.pinned, comments_open=state)
+           for p, (_, state) in zip(base.posts, posts)]
+    target = AccountInfo("a1", "魅力霞山", "霞山区政府", platform, "http://127.0.0.1/u/1")
+    return AccountArtifacts(target=target, as_of=NOW, read=base.read, posts=obs)
+
+
+def test_no_interaction_when_every_recent_post_is_closed() -> None:
+    closed = _commented("complete", [(1, False), (5, False), (9, False), (13, False), (40, True)])
+    [notice] = account_no_interaction.run(closed, NO_INTERACTION)
+    assert (notice.check_id, notice.subject, notice.severity) == ("account.no_interaction", "comments_closed", "notice")
+    assert notice.message == (f"监测时间点前14天内的 4 条发布（{(NOW - dt.timedelta(days=13)).date()} 至 "
+                              f"{(NOW - dt.timedelta(days=1)).date()}）全部关闭了评论，平台显示不允许评论，账号未提供互动渠道")
+    assert notice.url == "http://127.0.0.1/u/1"
+    assert notice.evidence["platform_field"] == "aweme_control.can_comment = false"
+    assert [(p["id"], p["url"], p["comments_open"]) for p in notice.evidence["posts"]] == [
+        (f"p{i}", f"http://127.0.0.1/p{i}", False) for i in range(4)]  # the open post 40 days back is out of the window
+    assert notice.evidence["window_days"] == 14 and notice.evidence["posts_in_window"] == 4
+    assert account_no_interaction.scope(closed, NO_INTERACTION) == {"comments_closed"}
+    # Toutiao says it through ban_comment
+    toutiao = _commented("complete", [(1, False), (2, False), (3, False)], platform="toutiao")
+    assert account_no_interaction.run(toutiao, NO_INTERACTION)[0].evidence["platform_field"] == "ban_comment = true"
+
+
+def test_no_interaction_never_guessed() -> None:
+    def judged(artifacts: AccountArtifacts) -> tuple[list, set[str]]:
+        return account_no_interaction.run(artifacts, NO_INTERACTION), account_no_interaction.scope(artifacts, NO_INTERACTION)
+
+    # one recent post open: judged, nothing found (an older notice is resolved)
+    assert judged(_commented("complete", [(1, False), (4, True), (8, False)])) == ([], {"comments_closed"})
+    # an open pinned post in the window is an interaction entry too
+    assert judged(_commented("complete", [(2, True), (4, False), (8, False), (9, False)], pinned=0))[0] == []
+    # the platform did not say for one post, or for any (Weibo, Kuaishou, Bilibili): not judged
+    assert judged(_commented("complete", [(1, False), (4, None), (8, False)])) == ([], set())
+    assert judged(_commented("complete", [(1, None), (4, None), (8, None)], platform="weibo")) == ([], set())
+    # a read that is not complete proves nothing
+    for coverage in ("partial", "blocked", "failed"):
+        assert judged(_commented(coverage, [(1, False), (4, False), (8, False)])) == ([], set())
+    # closed long ago, open lately
+    assert judged(_commented("complete", [(1, True), (3, True), (6, True), (20, False), (30, False)])) == (
+        [], {"comments_closed"})
+    # too few recent posts to judge; posts after the monitoring time point do not count
+    assert judged(_commented("complete", [(1, False), (4, False), (30, False)])) == ([], set())
+    assert judged(_commented("complete", [(-3, False), (1, False), (4, False)])) == ([], set())
+    # the window and the minimum are settings
+    wide = _config(checks={"account.no_interaction": {"window_days": 35, "min_posts": 2}}).checks.account_no_interaction
+    assert len(account_no_interaction.run(_commented("complete", [(4, False), (30, False)]), wide)) == 1
+
+
 def test_run_checks_runs_only_the_account_checks_on_an_account() -> None:
     judged = run_checks(_artifacts("blocked", [], reason="被拒绝"), _config())
-    assert judged.judged == {"account.stale", "account.unreachable", "account.serious_error"}
+    assert judged.judged == {"account.stale", "account.unreachable", "account.serious_error", "account.no_interaction"}
     assert judged.skipped == {}  # the site checks are neither run nor listed
     assert [f.check_id for f in judged.findings] == ["account.unreachable"]
     assert judged.covers("account.unreachable", "unreadable") and not judged.covers("account.stale", "no_recent_post")
@@ -289,3 +344,41 @@ def test_a_platform_backing_off_holds_up_no_other_platform(platforms, tmp_path, 
     with session_factory() as session:
         finished = {target: at for target, at in session.execute(select(Scan.target_id, Scan.finished_at))}
     assert max(finished[f"rss{i}"] for i in range(4)) < finished["wb1"]  # read during Weibo's back-off
+
+
+def test_comments_closed_on_douyin_found_and_never_guessed(platforms, tmp_path, session_factory, event_loop_runner):  # noqa: F811
+    """Douyin says per post whether it is open (aweme_control.can_comment): the account whose recent
+    posts are all closed gets one notice; one open post, old closed posts with recent open ones, and a
+    platform that never says (Weibo) get none. Read with Chromium, stored, judged."""
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("no Chromium at /usr/bin/chromium")
+
+    def account(id: str, platform: str, url: str) -> dict:
+        return {"id": id, "name": id, "organizer": "示范县", "platform": platform, "url": url}
+
+    accounts = [
+        account("dy-closed", "douyin", platforms.douyin_url("closed")),
+        account("dy-half-open", "douyin", platforms.douyin_url("half_open")),
+        account("dy-reopened", "douyin", platforms.douyin_url("reopened")),
+        account("wb-closed", "weibo", platforms.weibo_url("closed")),  # Weibo answers no comment state
+    ]
+    config = _province(platforms, tmp_path, accounts, browser={"enabled": True})
+    results = {r.target_id: r for r in _scan(config, session_factory, event_loop_runner)}
+    assert {k: r.coverage for k, r in results.items()} == dict.fromkeys(results, "complete")
+    assert set(results) == {a["id"] for a in accounts}
+    found = _open(session_factory)
+    assert set(found) == {("dy-closed", "account.no_interaction", "comments_closed")}
+    notice = found[("dy-closed", "account.no_interaction", "comments_closed")]
+    assert notice.severity == "notice" and notice.url == platforms.douyin_url("closed")
+    base = platforms.base
+    assert [(p["id"], p["url"], p["comments_open"]) for p in notice.evidence["posts"]] == [
+        (f"76{n:017d}", f"{base}/video/76{n:017d}", False) for n in (800, 801, 802, 803)]
+    states: dict[str, list[bool | None]] = {}
+    with session_factory() as session:
+        for target, state in session.execute(select(Scan.target_id, AccountPost.comments_open)
+                                             .join_from(AccountPost, Scan).order_by(AccountPost.id)):
+            states.setdefault(target, []).append(state)
+    assert states["dy-closed"] == [False] * 4
+    assert states["dy-half-open"] == [False, True, False]
+    assert states["dy-reopened"] == [True, True, True, False, False, False]
+    assert states["wb-closed"] == [None] * 4  # the platform did not say: stored as unknown

@@ -175,6 +175,26 @@ def test_fresh_account_complete_on_first_page(name: str, event_loop_runner: Any,
     assert pace.slots == 1 and pace.blocks == 0
 
 
+# Where the answer says whether a post is open to comments (Douyin, Toutiao), the adapter reads it;
+# where no such field is documented (Bilibili, Kuaishou), it says nothing.
+COMMENT_STATE = {
+    "douyin": {"closed": [False] * 4, "half_open": [False, True, False, False], "unsaid": [None] * 4, "fresh": [True] * 3},
+    "toutiao": {"closed": [False] * 4, "half_open": [False, True, False, False], "unsaid": [None] * 4, "fresh": [True] * 3},
+    "bilibili": {"closed": [None] * 4, "half_open": [None] * 4, "fresh": [None] * 3},
+    "bilibili_dynamic": {"closed": [None] * 4, "fresh": [None] * 3},
+    "kuaishou": {"closed": [None] * 4, "fresh": [None] * 3},
+}
+
+
+@pytest.mark.parametrize("name,scenario", sorted((n, s) for n, by in COMMENT_STATE.items() for s in by))
+def test_comment_state_only_where_the_answer_says_it(name: str, scenario: str, event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811
+    platform = platforms[name]
+    snap = read(event_loop_runner, browser, platform, scenario)
+    assert snap.coverage == "complete", snap.reason
+    assert rows(snap) == platform.expected_posts(scenario, 1)
+    assert [p.comments_open for p in snap.posts] == COMMENT_STATE[name][scenario]
+
+
 @pytest.mark.parametrize("name", PLATFORMS)
 def test_stale_account_complete_with_only_old_posts(name: str, event_loop_runner: Any, browser: Any, platforms: Any) -> None:  # noqa: F811
     platform = platforms[name]

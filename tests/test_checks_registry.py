@@ -52,7 +52,7 @@ TEN = {
     "site.zhaocuo_entry",
 }
 BROWSER = {"page.slow", "page.render", "site.mobile", "site.elderly"}
-ACCOUNT = {"account.stale", "account.unreachable", "account.serious_error"}
+ACCOUNT = {"account.stale", "account.unreachable", "account.serious_error", "account.no_interaction"}
 PORTAL = {"interaction.missing", "interaction.unanswered", "site.search", "site.https", "site.ipv6"}
 ALL = TEN | BROWSER | PORTAL | ACCOUNT
 

@@ -107,8 +107,8 @@ def test_help_is_chinese_and_lists_the_commands(tmp_path):
 def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
     result = subprocess.run([GOVMON, "demo"], capture_output=True, text=True, timeout=400, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("[已发现]") == 34 and "[未发现]" not in result.stdout
-    assert "共 34 条" in result.stdout
+    assert result.stdout.count("[已发现]") == 35 and "[未发现]" not in result.stdout
+    assert "共 35 条" in result.stdout
     # the simulated week of probe rounds: the flaky transport bureau and the dead town are vetoed
     assert "模拟 7 天的可用性监测" in result.stdout
     transport = next(line for line in result.stdout.splitlines() if line.startswith("示范市交通运输局  "))
@@ -119,8 +119,9 @@ def test_demo_finds_every_planted_defect_and_writes_the_notice(tmp_path):
         line = next(line for line in result.stdout.splitlines() if line.startswith(name + "  "))
         assert "0.00%（0/140）" in line
     assert "县区门户" in result.stdout and "50%" in result.stdout  # 1 of the 2 checked county portals fails
-    # 6 accounts read in full, 2 of them failing (a 2-week silence, a serious error); the 1-week flag passes
+    # 8 accounts read in full, 2 of them failing (a 2-week silence, a serious error); the 1-week flag and
+    # the notice of a Douyin account with every recent post closed to comments pass
     assert next(line for line in result.stdout.splitlines() if line.startswith("政务新媒体")).split() == [
-        "政务新媒体", "4", "2", "66.6%"]
+        "政务新媒体", "6", "2", "75.0%"]
     assert (tmp_path / "demo-report" / "通报.xlsx").stat().st_size > 0
     assert (tmp_path / "demo-report" / "通报.html").stat().st_size > 0

@@ -170,7 +170,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0010"
+    assert current_revision(migrated_engine) == head_revision() == "0011"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
@@ -185,6 +185,30 @@ def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
         drifted.tables["findings"].append_column(Column("extra", Integer()))
         diff = compare_metadata(context, drifted)
         assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "findings", "extra")]
+
+
+def test_posts_stored_before_0011_have_no_comment_state(engine: Engine) -> None:
+    """0011 adds account_posts.comments_open: posts kept before it read back as unknown (NULL)."""
+    migrate(engine, "0010")
+    now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO targets (id, kind, name, url, active, created_at, updated_at) "
+                                "VALUES ('dy', 'account', '示范政务', 'http://127.0.0.1/user/x', :t, :now, :now)"),
+                           {"t": True, "now": now})
+        connection.execute(text("INSERT INTO scans (id, target_id, kind, status, started_at, as_of) "
+                                "VALUES (1, 'dy', 'account', 'complete', :now, :now)"), {"now": now})
+        connection.execute(text("INSERT INTO account_posts (scan_id, post_id, text, published_at, pinned) "
+                                "VALUES (1, '7600000000000000800', '第800条', :now, :f)"), {"now": now, "f": False})
+    migrate(engine)
+    assert current_revision(engine) == "0011"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT post_id, comments_open FROM account_posts")).all() == [
+            ("7600000000000000800", None)]
+    config = migrations_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    assert "comments_open" not in {c["name"] for c in inspect(engine).get_columns("account_posts")}
 
 
 def test_migrate_is_idempotent_and_needs_no_alembic_ini(

@@ -47,7 +47,7 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
         found = _findings(session_factory)
         assert set(found) == province.expected(by="scan")  # every planted defect, and nothing else
-        assert len(found) == len(SCAN_PLANTED) == 27 and len(PLANTED) == 34  # + 2 by the probe rounds, 5 accounts
+        assert len(found) == len(SCAN_PLANTED) == 27 and len(PLANTED) == 35  # + 2 by the probe rounds, 6 accounts
 
         # Evidence an office can check in a minute.
         base = province.server.base_urls
@@ -91,8 +91,9 @@ def test_demo_province_exact_findings_and_lifecycle(session_factory, event_loop_
 
 
 def test_demo_accounts_exact_findings(session_factory, event_loop_runner):  # noqa: F811
-    """The demo's eight accounts on the loopback Weibo, 公众平台 and feeds: exactly the planted five,
-    none of the traps (an old pinned post, a blocked read, a moved feed)."""
+    """The demo's ten accounts on the loopback Weibo, 公众平台, Douyin and feeds: exactly the planted
+    six, none of the traps (an old pinned post, a blocked read, a moved feed, a Douyin account with
+    one post open to comments)."""
     as_of = dt.datetime.now(SHANGHAI)
     with serving_province(as_of.date()) as province:
         config = province.config
@@ -103,11 +104,15 @@ def test_demo_accounts_exact_findings(session_factory, event_loop_runner):  # no
         assert {r.target_id: r.coverage for r in results.accounts} == {
             "shifan-fabu": "complete", "meili-shifan": "complete", "shifan-jiaotong": "complete",
             "shifan-shuiwu": "complete", "shifan-jindu": "complete", "shifan-wenlv": "failed",
-            "shifan-jiaoyu": "blocked", "shifan-qixiang": "complete",
+            "shifan-jiaoyu": "blocked", "shifan-qixiang": "complete", "shifan-zhengwu": "complete",
+            "shifan-wenming": "complete",
         }
         severities = {k[0]: f.severity for k, f in found.items()}
         assert severities == {"meili-shifan": "veto", "shifan-jiaotong": "deduct", "shifan-jindu": "veto",
-                              "shifan-wenlv": "notice", "shifan-jiaoyu": "notice"}
+                              "shifan-wenlv": "notice", "shifan-jiaoyu": "notice", "shifan-zhengwu": "notice"}
+        closed = found[("shifan-zhengwu", "account.no_interaction", "comments_closed")]
+        assert [p["comments_open"] for p in closed.evidence["posts"]] == [False] * 4
+        assert closed.evidence["platform_field"] == "aweme_control.can_comment = false"
         assert province.platforms is not None and province.platforms.count("/feeds/fresh.rss") == 1  # the moved feed
 
 

@@ -442,6 +442,7 @@ class PostObs:
     url: str | None
     published_at: dt.datetime  # aware
     pinned: bool = False
+    comments_open: bool | None = None  # True open, False closed, None: the platform did not say
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from govmon.checks import (
+    account_no_interaction,
     account_serious_error,
     account_stale,
     account_unreachable,
@@ -156,6 +157,7 @@ for _module in (
     account_stale,
     account_unreachable,
     account_serious_error,
+    account_no_interaction,
 ):
     register(_module)
 

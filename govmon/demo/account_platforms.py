@@ -1,7 +1,8 @@
-"""A loopback Weibo, WeChat 公众平台 and feed server in the platforms' real answer shapes.
+"""A loopback Weibo, WeChat 公众平台, Douyin and feed server in the platforms' real answer shapes.
 
-Used by the demo and by the tests of the httpx adapters (rss, weibo, wechat). One HTTP server
-answers all three; the scenario is the account id in the URL:
+Used by the demo and by the tests of the httpx adapters (rss, weibo, wechat) and of the comment
+state read by the Douyin browser adapter. One HTTP server answers all four; the scenario is the
+account id in the URL:
 
 * Weibo: ``/u/{uid}`` with ``uid = WEIBO_UIDS[scenario]``; visitor flow ``POST
   /visitor/genvisitor`` → ``GET /visitor/visitor?a=incarnate&t=`` (sets ``SUB``); list
@@ -10,6 +11,10 @@ answers all three; the scenario is the account id in the URL:
 * WeChat: ``/mp/profile_ext?action=home&__biz={scenario}``; list ``/cgi-bin/appmsg?action=list_ex
   &fakeid=&begin=&count=5&token=`` needs the cookie ``slave_sid=SAVED_SESSION`` and the token
   ``SAVED_TOKEN``; articles ``/s/{aid}`` carry ``var ct = "…"``.
+* Douyin: the user page ``/user/{sec_uid}`` (``sec_uid = DOUYIN_UIDS[scenario]``) fetches its
+  list with JavaScript, ``/aweme/v1/web/aweme/post/?sec_user_id=…&max_cursor=0…``, one page with
+  ``has_more: 0``; each aweme carries ``aweme_control`` and ``comment_permission_info`` with
+  ``can_comment`` (false on a post whose comments are closed), as the real answer does.
 * Feeds: ``/feeds/{scenario}.rss`` / ``.atom`` / ``.json``; ``moved`` redirects (301) to the fresh
   feed, ``empty`` is a valid feed without items.
 
@@ -20,7 +25,10 @@ post first, recent ones after; the cut-off of 7 days is reached on page 2 only),
 platform's refusal: Weibo ``{"ok":0}``, WeChat ``ret 200013``, feed HTTP 403), ``blocked_alt``
 (Weibo HTTP 432, WeChat an empty body, feed an empty 200 body), ``expired`` (WeChat ``ret
 200003``; Weibo ``ok:-100`` with the saved login), ``untimed`` (WeChat items without
-``create_time``: read from the article page's ``ct``).
+``create_time``: read from the article page's ``ct``), ``closed`` (four posts within two weeks,
+comments closed on every one), ``half_open`` (recent posts, one of them open to comments),
+``reopened`` (old posts closed, the recent ones open). Only Douyin says whether a post is open;
+Weibo, WeChat and feeds answer these scenarios without any comment state.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ class FakePost:
     title: str
     days: float
     pinned: bool = False
+    comments: bool = True  # open to comments (said only where the platform says it: Douyin)
 
 
 def _pages(*pages: list[tuple[float, bool]], start: int) -> list[list[FakePost]]:
@@ -68,10 +77,26 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
     "untimed": _pages([(2, False), (11, False)], start=500),
     "quiet": _pages([(9, False), (12, False), (20, False)], start=600),  # newest 9 days old
     "errata": [[FakePost(700, f"热烈庆祝{SERIOUS_TERM}成立77周年", 2), FakePost(701, "第701条 政务信息发布", 5)]],
+    "closed": [[FakePost(800 + i, f"第{800 + i}条 政务信息发布", days, comments=False) for i, days in enumerate((1, 4, 8, 12))]],
+    "half_open": [[FakePost(810, "第810条 政务信息发布", 2, comments=False), FakePost(811, "第811条 政务信息发布", 5),
+                   FakePost(812, "第812条 政务信息发布", 9, comments=False)]],
+    "reopened": [[FakePost(820 + i, f"第{820 + i}条 政务信息发布", days, comments=days < 14)
+                  for i, days in enumerate((1, 3, 6, 20, 30, 40))]],
 }
 REFUSALS = ("blocked", "blocked_alt", "expired")
 WEIBO_UIDS = {name: str(5000000000 + i) for i, name in enumerate((*SCENARIOS, *REFUSALS))}
 SCENARIO_BY_UID = {uid: name for name, uid in WEIBO_UIDS.items()}
+DOUYIN_UIDS = {name: f"MS4wLjABAAAAgovmonDemo{i:03d}" for i, name in enumerate(SCENARIOS)}
+SCENARIO_BY_SEC_UID = {uid: name for name, uid in DOUYIN_UIDS.items()}
+DOUYIN_LIST = "/aweme/v1/web/aweme/post/"
+DOUYIN_PAGE_SCRIPT = """
+const list = document.getElementById('list');
+fetch('%(list)s?device_platform=webapp&aid=6383&channel=channel_pc_web&sec_user_id=%(uid)s&max_cursor=0'
+      + '&locate_query=false&count=18&publish_video_strategy_type=2&msToken=demoToken&a_bogus=demoSign',
+      {credentials: 'include'})
+  .then((r) => r.json())
+  .then((j) => { for (const a of j.aweme_list || []) { const li = document.createElement('li'); li.textContent = a.desc; list.appendChild(li); } });
+"""
 
 
 class AccountPlatforms:
@@ -96,6 +121,9 @@ class AccountPlatforms:
 
     def wechat_url(self, scenario: str) -> str:
         return f"{self.base}/mp/profile_ext?action=home&__biz={scenario}"
+
+    def douyin_url(self, scenario: str) -> str:
+        return f"{self.base}/user/{DOUYIN_UIDS[scenario]}"
 
     def feed_url(self, scenario: str, kind: str = "rss") -> str:
         return f"{self.base}/feeds/{scenario}.{kind}"
@@ -186,6 +214,35 @@ class AccountPlatforms:
             items.append(item)
         return 200, {"app_msg_cnt": len(posts), "app_msg_list": items, "base_resp": {"ret": 0, "err_msg": "ok"}}
 
+    def douyin_page(self, sec_uid: str) -> tuple[int, str]:
+        if sec_uid not in SCENARIO_BY_SEC_UID:
+            return 404, "<h1>404</h1>"
+        script = DOUYIN_PAGE_SCRIPT % {"list": DOUYIN_LIST, "uid": sec_uid}
+        return 200, f"<html><head><title>示范账号的抖音 - 抖音</title></head><body><h1>示范账号</h1><ul id='list'></ul><script>{script}</script></body></html>"
+
+    def douyin(self, query: dict[str, str]) -> tuple[int, Any]:
+        scenario = SCENARIO_BY_SEC_UID.get(query.get("sec_user_id", ""))
+        if scenario is None:
+            return 200, {"status_code": 2053, "status_msg": "用户不存在"}
+        posts = [p for page in SCENARIOS[scenario] for p in page]
+        awemes = []
+        for post in posts:
+            aweme_id = f"76{post.n:017d}"
+            awemes.append({
+                "aweme_id": aweme_id, "desc": post.title, "create_time": int(self.time_of(post).timestamp()),
+                "is_top": 1 if post.pinned else 0, "aweme_type": 0, "media_type": 4,
+                "aweme_control": {"can_comment": post.comments, "can_forward": True, "can_share": True,
+                                  "can_show_comment": True},
+                "comment_permission_info": {"can_comment": post.comments, "comment_permission_status": 0 if post.comments else 1,
+                                            "item_detail_entry": False, "press_entry": False, "toast_guide": False},
+                "statistics": {"aweme_id": aweme_id, "comment_count": 3 if post.comments else 0, "digg_count": 25,
+                               "share_count": 1, "collect_count": 2},
+                "status": {"is_delete": False, "private_status": 0, "in_reviewing": False},
+            })
+        cursor = int(self.time_of(posts[-1]).timestamp()) * 1000 if posts else 0
+        return 200, {"status_code": 0, "min_cursor": 0, "max_cursor": cursor, "has_more": 0, "aweme_list": awemes,
+                     "time_list": [], "log_pb": {"impr_id": "20261120100000DEMO"}, "post_serial": 1}
+
     def article(self, n: int) -> str:
         post = next(p for pages in SCENARIOS.values() for page in pages for p in page if p.n == n)
         stamp = int(self.time_of(post).timestamp())
@@ -249,6 +306,12 @@ class AccountPlatforms:
                 elif path == "/cgi-bin/appmsg":
                     status, data = platforms.wechat(query, cookies)
                     ctype, body = "application/json; charset=utf-8", data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+                elif path.startswith("/user/"):
+                    status, body = platforms.douyin_page(path[len("/user/") :])
+                    ctype = "text/html; charset=utf-8"
+                elif path == DOUYIN_LIST:
+                    status, data = platforms.douyin(query)
+                    ctype, body = "application/json; charset=utf-8", json.dumps(data, ensure_ascii=False)
                 elif path.startswith("/s/") and path[3:].isdigit():
                     status, ctype, body = 200, "text/html; charset=utf-8", platforms.article(int(path[3:]))
                 elif path.startswith("/feeds/") and "." in path:

@@ -1,4 +1,4 @@
-"""The demonstration province: six registered sites and eight new-media accounts, every check planted.
+"""The demonstration province: six registered sites and ten new-media accounts, every check planted.
 
 All content is invented. Dates are relative to the monitoring time point (``as_of``),
 so the demo shows the same findings on any day. Each site has its own template, as
@@ -13,7 +13,7 @@ real county and department sites do:
   during the demo's simulated week of availability probes every 12th visit gets a 503)
 * 示范镇人民政府网站 (registered but down: nothing listens on its address)
 
-The accounts (:data:`ACCOUNTS`) live on the loopback Weibo, 公众平台 and feed server of
+The accounts (:data:`ACCOUNTS`) live on the loopback Weibo, 公众平台, Douyin and feed server of
 govmon/demo/account_platforms.py. :data:`PLANTED` lists what a correct scan must find;
 :data:`TRAPS` what it must not.
 """
@@ -565,7 +565,7 @@ class DemoAccount:
     id: str
     name: str
     organizer: str
-    platform: str  # weibo | wechat | rss
+    platform: str  # weibo | wechat | douyin | rss
     scenario: str  # the loopback platform's scenario (govmon/demo/account_platforms.py)
 
 
@@ -579,6 +579,8 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("shifan-wenlv", "示范文旅", "示范市文化广电旅游局", "wechat", "expired"),
     DemoAccount("shifan-jiaoyu", "示范教育", "示范市教育局", "weibo", "blocked"),
     DemoAccount("shifan-qixiang", "示范气象", "示范市气象局", "rss", "moved"),
+    DemoAccount("shifan-zhengwu", "示范政务", "示范县人民政府办公室", "douyin", "closed"),
+    DemoAccount("shifan-wenming", "示范文明", "示范县委宣传部", "douyin", "half_open"),
 )
 # The serious error of 示范禁毒 is in the post the fake 公众平台 lists as article 700.
 ERRATA_POST_ID = "2650000700_1"
@@ -594,11 +596,14 @@ ACCOUNT_PLANTED: tuple[Planted, ...] = (
             by="accounts"),
     Planted("shifan-jiaoyu", "account.unreachable", "unreadable", "微博拒绝访问（ok 0）：提示平台拒绝，不判定更新",
             by="accounts"),
+    Planted("shifan-zhengwu", "account.no_interaction", "comments_closed",
+            "抖音最近 2 周的 4 条作品全部关闭评论（aweme_control.can_comment 为 false）：提示未开放互动", by="accounts"),
 )
 ACCOUNT_TRAPS: tuple[str, ...] = (
     "示范水务：置顶的是 200 天前的旧文，后面有 1 天前的新文：不算不更新",
     "示范教育、示范文旅：读不到内容（被拒绝、登录过期）：只提示无法访问，不报不更新",
     "示范气象：订阅源地址已迁移（301 重定向）：跟随到新地址读取，不报无法访问",
+    "示范文明：抖音最近 3 条作品中有 1 条开放评论：不报未开放互动",
 )
 
 PLANTED: tuple[Planted, ...] = SITE_PLANTED + ACCOUNT_PLANTED

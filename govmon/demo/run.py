@@ -39,7 +39,7 @@ class DemoProvince:
     def __init__(self, server: DemoServer, config: Config, offline_url: str, mapping: dict[str, Any],
                  platforms: AccountPlatforms | None = None) -> None:
         self.server = server
-        self.platforms = platforms  # the loopback Weibo / 公众平台 / feeds of the accounts
+        self.platforms = platforms  # the loopback Weibo / 公众平台 / Douyin / feeds of the accounts
         self.config = config
         self.offline_url = offline_url
         self.mapping = mapping  # the config as a plain mapping, e.g. to write a config.yaml
@@ -105,6 +105,8 @@ def account_url(platforms: AccountPlatforms, account: DemoAccount) -> str:
         return platforms.weibo_url(account.scenario)
     if account.platform == "wechat":
         return platforms.wechat_url(account.scenario)
+    if account.platform == "douyin":
+        return platforms.douyin_url(account.scenario)
     return platforms.feed_url(account.scenario)
 
 
@@ -187,7 +189,7 @@ def run_demo(database: str | None = None) -> int:
                        "真实访问各网站，结果记在过去 7 天均匀分布的时间点上（回环地址上几秒内完成）……")
             outcomes = simulate_probe_week(province, sessions, as_of)
             typer.echo(render_probe_summary(outcomes, config.checks.site_unreachable.window_days))
-            typer.echo(f"\n{len(config.accounts)} 个新媒体账号，在本机回环地址上模拟的微博、微信公众平台和订阅源上：")
+            typer.echo(f"\n{len(config.accounts)} 个新媒体账号，在本机回环地址上模拟的微博、微信公众平台、抖音和订阅源上：")
             for account in config.accounts:
                 typer.echo(f"  {account.name}（{PLATFORMS[account.platform]}）：{account.url}")
             typer.echo("\n正在扫描网站（首页 → 栏目 → 列表 → 最新文章 → 全部链接）并读取各账号最近的发布……")

@@ -24,6 +24,13 @@ in the URL (``BrowserPlatform.account_url("paged")``):
 * ``busy`` — ``paged`` on a page that ignores scrolling and its "next" button for 1.5 s after
   showing a page (a slow page): the reader must turn the page again.
 * ``legacy`` (Kuaishou only) — ``fresh`` through the older GraphQL ``visionProfilePhotoList``.
+* ``closed`` — four recent posts, comments closed on every one; ``half_open`` — recent posts, one
+  of them open; ``unsaid`` — recent posts whose answer leaves the comment state out.
+
+Comment state, as the real answers carry it (govmon/checks/account_no_interaction.py lists the
+sources): Douyin ``aweme_control.can_comment`` and ``comment_permission_info.can_comment`` on
+every aweme; Toutiao ``ban_comment`` and ``itemCell.actionCtrl.banComment`` on every item. Bilibili
+and Kuaishou answer no comment state (none is documented), whatever the scenario.
 
 ``BrowserPlatform("bilibili", dynamic=True)`` serves the same scenarios on Bilibili's dynamics
 page (``/{mid}/dynamic`` → ``/x/polymer/web-dynamic/v1/feed/space``, pinned by ``module_tag``).
@@ -56,6 +63,7 @@ class FakePost:
     title: str
     days: float  # age at NOW
     pinned: bool = False
+    comments: bool | None = True  # open to comments; None: the answer leaves the state out
 
     @property
     def at(self) -> dt.datetime:
@@ -66,8 +74,8 @@ class FakePost:
         return int(self.at.timestamp())
 
 
-def _p(n: int, days: float, title: str = "", pinned: bool = False) -> FakePost:
-    return FakePost(n, title or f"政务动态第{n}期", days, pinned)
+def _p(n: int, days: float, title: str = "", pinned: bool = False, comments: bool | None = True) -> FakePost:
+    return FakePost(n, title or f"政务动态第{n}期", days, pinned, comments)
 
 
 # Pages of posts per scenario, in the order the platform lists them.
@@ -82,6 +90,9 @@ SCENARIOS: dict[str, list[list[FakePost]]] = {
     "empty": [[]],
     "later_blocked": [[_p(41, 1), _p(42, 2), _p(43, 3)], [_p(44, 5)]],
     "hollow": [[], [_p(51, 1)]],
+    "closed": [[_p(61, 1, comments=False), _p(62, 3, comments=False), _p(63, 6, comments=False), _p(64, 10, comments=False)]],
+    "half_open": [[_p(71, 1, comments=False), _p(72, 3), _p(73, 6, comments=False), _p(74, 10, comments=False)]],
+    "unsaid": [[_p(81, 1, comments=None), _p(82, 3, comments=None), _p(83, 6, comments=None), _p(84, 10, comments=None)]],
 }
 SCENARIOS["member"] = SCENARIOS["fresh"]
 SCENARIOS["legacy"] = SCENARIOS["fresh"]
@@ -485,6 +496,7 @@ class BrowserPlatform:
                             "author": {"nickname": DISPLAY_NAME, "sec_uid": q["sec_user_id"], "is_gov_media_vip": True},
                             "statistics": {"aweme_id": post_id("douyin", p), "comment_count": 3, "digg_count": 25, "share_count": 1},
                             "status": {"is_delete": False, "private_status": 0, "in_reviewing": False},
+                            **_douyin_comment_state(p),
                         }
                         for p in posts
                     ],
@@ -525,6 +537,7 @@ class BrowserPlatform:
                             "digg_count": 9,
                             "read_count": 321,
                             "user_info": {"name": DISPLAY_NAME, "user_verified": True},
+                            **_toutiao_comment_state(p),
                         }
                         for p in posts
                     ],
@@ -723,6 +736,25 @@ def _dynamic_item(p: FakePost, mid: int) -> dict[str, Any]:
     if p.pinned:
         item["modules"]["module_tag"] = {"text": "置顶"}
     return item
+
+
+def _douyin_comment_state(p: FakePost) -> dict[str, Any]:
+    if p.comments is None:
+        return {}
+    return {
+        "aweme_control": {"can_comment": p.comments, "can_forward": True, "can_share": True, "can_show_comment": True},
+        "comment_permission_info": {"can_comment": p.comments, "comment_permission_status": 0 if p.comments else 1,
+                                    "item_detail_entry": False, "press_entry": False, "toast_guide": False},
+    }
+
+
+def _toutiao_comment_state(p: FakePost) -> dict[str, Any]:
+    if p.comments is None:
+        return {}
+    return {
+        "ban_comment": not p.comments,
+        "itemCell": {"actionCtrl": {"banBury": False, "banComment": not p.comments, "banDigg": False}},
+    }
 
 
 def _plain(title: str) -> str:

@@ -39,6 +39,10 @@ class Post:
     url: str | None
     published_at: dt.datetime  # timezone-aware, in the configured zone
     pinned: bool = False
+    # Whether the platform's answer says readers may comment on this post: True open, False
+    # closed, None when the answer does not say (the platform has no such field, or left it out).
+    # Set only from a field a public source documents (govmon/checks/account_no_interaction.py).
+    comments_open: bool | None = None
 
 
 @dataclass

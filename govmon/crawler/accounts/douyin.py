@@ -2,14 +2,16 @@
 
 Answer (PLATFORMS.md §1.2): ``{"status_code": 0, "aweme_list": [...], "has_more": 0|1,
 "max_cursor": …}``; each aweme has ``aweme_id``, ``desc``, ``create_time`` (epoch seconds),
-``is_top`` (1 = pinned, shown first whatever its age) and ``aweme_type`` (68 = image post).
+``is_top`` (1 = pinned, shown first whatever its age) and ``aweme_type`` (68 = image post), and
+``aweme_control.can_comment`` (false: readers may not comment on it; ``comment_permission_info
+.can_comment`` says the same) — read into ``Post.comments_open``, None when the item leaves it out.
 Soft failures: HTTP 200 with an empty body or the word ``blocked``, a non-zero ``status_code``,
 the "验证码中间页" captcha page.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from govmon.crawler.accounts.base import AccountRef, Post, ReadContext
 from govmon.crawler.accounts.browser_page import (
@@ -67,6 +69,7 @@ class DouyinAdapter(BrowserAdapter):
                     url=f"{base}/{kind}/{aweme_id}",
                     published_at=published,
                     pinned=bool(item.get("is_top")),
+                    comments_open=can_comment(item),
                 )
             )
         evidence: dict[str, Any] = {"status_code": status, "items": len(posts), "has_more": data.get("has_more")}
@@ -75,3 +78,13 @@ class DouyinAdapter(BrowserAdapter):
         if untimed:
             evidence["items_without_time"] = untimed
         return ListPage(posts=posts, has_more=bool(data.get("has_more")), evidence=evidence)
+
+
+def can_comment(item: Mapping[str, Any]) -> bool | None:
+    """Whether an aweme is open to comments, as its own answer says (``aweme_control.can_comment``,
+    else ``comment_permission_info.can_comment``); None when neither is a boolean."""
+    for holder in ("aweme_control", "comment_permission_info"):
+        value = mapping(item.get(holder)).get("can_comment")
+        if isinstance(value, bool):
+            return value
+    return None

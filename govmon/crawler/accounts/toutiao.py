@@ -3,15 +3,16 @@
 Answer (PLATFORMS.md §1.6, RSSHub ``toutiao/types.ts``): ``{"message": "success", "data":
 [...], "has_more": bool, "next": {"max_behot_time": …}}``; each item has ``id`` / ``item_id`` /
 ``group_id``, ``title``, ``abstract``, ``content`` (微头条 text), ``publish_time`` (epoch seconds),
-``cell_type`` (0/49 video, 32 微头条, 60 article). Pinned items are recognised by ``is_top`` /
-``is_stick`` / a non-empty ``stick_label`` — field names not confirmed in a public source, the
-recorded fixture pins them down. An empty ``data`` with ``has_more`` false is an account without
+``cell_type`` (0/49 video, 32 微头条, 60 article), ``ban_comment`` (true: comments are closed
+on it; also ``itemCell.actionCtrl.banComment``) — read into ``Post.comments_open``, None when
+absent. Pinned items are recognised by ``is_top`` / ``is_stick`` / a non-empty ``stick_label`` —
+field names not confirmed in a public source, the recorded fixture pins them down. An empty ``data`` with ``has_more`` false is an account without
 posts (RSSHub: "暂未发表作品"); an empty body, a non-``success`` message or no ``data`` is a refusal.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from govmon.crawler.accounts.base import AccountRef, Post, ReadContext
 from govmon.crawler.accounts.browser_page import (
@@ -65,6 +66,7 @@ class ToutiaoAdapter(BrowserAdapter):
                     url=f"{base}/{kind}/{post_id}/",
                     published_at=published,
                     pinned=bool(item.get("is_top") or item.get("is_stick") or item.get("stick_label")),
+                    comments_open=comments_open(item),
                 )
             )
         evidence: dict[str, Any] = {"message": message, "items": len(posts), "has_more": data.get("has_more")}
@@ -74,3 +76,12 @@ class ToutiaoAdapter(BrowserAdapter):
         if untimed:
             evidence["items_without_time"] = untimed
         return ListPage(posts=posts, has_more=bool(data.get("has_more")), evidence=evidence)
+
+
+def comments_open(item: Mapping[str, Any]) -> bool | None:
+    """Whether a feed item is open to comments, as its own answer says (``ban_comment``, else
+    ``itemCell.actionCtrl.banComment``); None when neither is a boolean."""
+    banned = item.get("ban_comment")
+    if not isinstance(banned, bool):
+        banned = mapping(mapping(item.get("itemCell")).get("actionCtrl")).get("banComment")
+    return (not banned) if isinstance(banned, bool) else None
