@@ -17,7 +17,9 @@ stops it with SIGTERM and reports:
 - jobs expected vs run: for every site job the fire times its trigger has in the window (from
   the same spread offsets the service uses), compared with the submissions logged — none lost
   (missed, skipped while still running, or absent) and none doubled;
-- RSS: the median of the first and of the last minute of the run, and the peak.
+- jobs submitted more than a minute before the stop that never got a scan slot;
+- RSS: the median of the first and of the last minute of the run, the peak, and the slope over
+  the second half (MiB per minute; flat memory is about 0).
 
 ``--accounts N`` adds N feed accounts (RSS, Atom and JSON Feed in turn, each its own URL) on the
 loopback platform server of govmon/demo/account_platforms.py, read every ``--account-period``; the
@@ -242,9 +244,13 @@ def main() -> int:
     by_job: dict[str, list[dict]] = defaultdict(list)
     for e in submitted:
         by_job[e["job"]].append(e)
+    unstarted = 0  # submitted over a minute before the stop and never started: lost in the queue
     for job, subs in by_job.items():
-        for sub, start in zip(subs, starts.get(job, [])):
+        job_starts = starts.get(job, [])
+        for sub, start in zip(subs, job_starts):
             waits.append((start - dt.datetime.fromisoformat(sub["at"])).total_seconds())
+        unstarted += sum(1 for sub in subs[len(job_starts):]
+                         if dt.datetime.fromisoformat(sub["at"]) < stopped - dt.timedelta(seconds=60))
 
     # expected vs run, in a window clear of the start-up and the stop
     window_start, window_end = started + dt.timedelta(seconds=20), stopped - dt.timedelta(seconds=30)
@@ -265,6 +271,7 @@ def main() -> int:
         missing += seen[key("probes:", fire)] == 0
     doubled = sum(1 for n in seen.values() if n > 1)
 
+    half = [(t, v) for t, v in rss if t >= rss[-1][0] / 2] if rss else []
     first = [v for t, v in rss if t <= 60]
     last = [v for t, v in rss if t >= rss[-1][0] - 60] if rss else []
     scans = _scan_counts(db_url)
@@ -273,19 +280,31 @@ def main() -> int:
         "max_concurrent_scans": args.max_concurrent_scans, "db": "postgresql" if "postgresql" in db_url else "sqlite",
         "jobs_submitted": len(submitted), "jobs_expected_in_window": expected_total, "jobs_missing_in_window": missing,
         "jobs_doubled": doubled, "jobs_missed_or_skipped": len(lost_events),
+        "jobs_submitted_never_started": unstarted,
         "lag_s": {"median": statistics.median(lags) if lags else None, "p95": percentile(lags, 0.95),
                   "max": max(lags) if lags else None},
         "slot_wait_s": {"median": statistics.median(waits) if waits else None, "p95": percentile(waits, 0.95),
                         "max": max(waits) if waits else None},
         "rss_mib": {"first_minute_median": round(statistics.median(first) / 1024, 1) if first else None,
                     "last_minute_median": round(statistics.median(last) / 1024, 1) if last else None,
-                    "peak": round(max(v for _, v in rss) / 1024, 1) if rss else None},
+                    "peak": round(max(v for _, v in rss) / 1024, 1) if rss else None,
+                    "second_half_slope_mib_per_min": _slope(half)},
         "scans": scans, "service_exit": service.returncode, "workdir": str(workdir),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "soak_service.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
+
+
+def _slope(samples: list[tuple[float, int]]) -> float | None:
+    """Least-squares slope of RSS over time, MiB per minute: about 0 when memory is flat."""
+    if len(samples) < 3:
+        return None
+    ts, vs = [t / 60 for t, _ in samples], [v / 1024 for _, v in samples]
+    mt, mv = statistics.fmean(ts), statistics.fmean(vs)
+    var = sum((t - mt) ** 2 for t in ts)
+    return round(sum((t - mt) * (v - mv) for t, v in zip(ts, vs)) / var, 2) if var else None
 
 
 def _scan_counts(db_url: str) -> dict[str, int]:
