@@ -200,10 +200,12 @@ def test_unanswered_judges_the_state_shown_and_leaves_other_columns_out():
     from govmon.checks import interaction_unanswered
     from govmon.checks.artifacts import ArticleObs, MessageObs, PageObs
 
-    def message(column: str, name: str, asked: int, state: str | None):
+    def message(column: str, name: str, asked: int, state: str | None, answered: int | None = None):
         page = PageObs(url=f"{SITE}{column}/{name}.html", status=200, page_type="article", title=name)
+        reply = AS_OF.date() - dt.timedelta(days=answered) if answered is not None else None
         return ArticleObs(page, SITE + "c/" if column == "ldxx" else SITE + "zxft/", name,
-                          message=MessageObs(asked=AS_OF.date() - dt.timedelta(days=asked), state=state))
+                          message=MessageObs(asked=AS_OF.date() - dt.timedelta(days=asked), state=state,
+                                             answered=reply))
 
     from govmon.checks.artifacts import ColumnObs
 
@@ -214,11 +216,19 @@ def test_unanswered_judges_the_state_shown_and_leaves_other_columns_out():
         message("ldxx", "done", 150, "已办结"),  # answered by its state, no reply date shown
         message("ldxx", "waiting", 100, "办理中"),  # in progress is not answered
         message("zxft", "talk", 200, None),  # 在线访谈: no question awaits an answer
+        message("ldxx", "late", 200, "已回复", answered=80),  # answered 120 days after: a notice
+        message("ldxx", "slow", 150, "已回复", answered=61),  # answered after 89 days: in time
     )})
     settings = Config.from_mapping({}).check_settings("interaction.unanswered")
     findings = interaction_unanswered.run(artifacts, settings)
     assert [(f.subject, f.severity) for f in findings] == [
         (f"{SITE}ldxx/waiting.html", "veto"),
+        (f"{SITE}ldxx/late.html#answered_late", "notice"),
     ]  # no deduction: the answered letter does not say when, so a recent reply is not ruled out
+    late = findings[1]
+    assert (late.evidence["asked"], late.evidence["answered"], late.evidence["days_to_answer"]) == (
+        (AS_OF.date() - dt.timedelta(days=200)).isoformat(), (AS_OF.date() - dt.timedelta(days=80)).isoformat(), 120)
+    assert "间隔 120 天" in late.message
     assert interaction_unanswered.scope(artifacts, settings) == {
-        f"{SITE}ldxx/done.html", f"{SITE}ldxx/waiting.html", "no_recent_reply"}
+        url + suffix for name in ("done", "waiting", "late", "slow")
+        for url in (f"{SITE}ldxx/{name}.html",) for suffix in ("", "#answered_late")} | {"no_recent_reply"}

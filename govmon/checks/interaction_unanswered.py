@@ -7,6 +7,9 @@ For each consultation column (领导信箱, 咨询投诉…; see ``interaction_c
 
 - a message with no reply (no 回复时间 and no 已回复/已办结 state) left more than
   ``veto_unanswered_days`` (90) days ago → veto, one finding per message, its page the evidence;
+- a message answered, but more than ``veto_unanswered_days`` after it was left → a notice (it
+  waited over 3 months, yet the rule's wording "未回复" no longer holds when inspected: when in
+  doubt, a notice), with both dates;
 - no reply published in the last ``deduct_no_reply_days`` (60) days in any consultation column,
   while messages were left in the window → deduct (3 points), once per site; not when a message
   shows it was answered without saying when (the reply may be recent).
@@ -36,6 +39,7 @@ required_artifacts = ("columns", "articles")
 severity = "veto"
 
 NO_REPLY_SUBJECT = "no_recent_reply"
+LATE_SUFFIX = "#answered_late"  # subject of the notice on a message answered after the limit
 VOLATILE_KEYS = VOLATILE_EVIDENCE_KEYS | {"days_unanswered", "days_since_reply"}
 
 
@@ -58,7 +62,7 @@ def _messages(artifacts: SiteArtifacts, settings: Any) -> dict[str, list[Article
 
 def scope(artifacts: SiteArtifacts, settings: Any) -> set[str] | None:
     messages = _messages(artifacts, settings)
-    judged = {a.page.url for articles in messages.values() for a in articles}
+    judged = {url for articles in messages.values() for a in articles for url in (a.page.url, a.page.url + LATE_SUFFIX)}
     if any(messages.values()):
         judged.add(NO_REPLY_SUBJECT)
     return judged
@@ -88,6 +92,20 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
                 continue
             in_window.append(article)
             waited = (today - message.asked).days
+            if message.answered is not None and (message.answered - message.asked).days > veto_days:
+                took = (message.answered - message.asked).days
+                findings.append(NewFinding(
+                    check_id=id, subject=article.page.url + LATE_SUFFIX, severity="notice",
+                    message=(f"“{names.get(column_url, '')}”栏目留言“{article.listed_title or article.page.title or ''}”"
+                             f"（{message.asked.isoformat()}）于 {message.answered.isoformat()} 才回复，"
+                             f"间隔 {took} 天，超过 {veto_days} 天"),
+                    url=article.page.url,
+                    evidence={"column": names.get(column_url), "column_url": column_url,
+                              "message_url": article.page.url, "asked": message.asked.isoformat(),
+                              "answered": message.answered.isoformat(), "state": message.state,
+                              "days_to_answer": took, "limit_days": veto_days, "as_of": today.isoformat()},
+                    volatile_keys=VOLATILE_KEYS,
+                ))
             if _answered(article) or waited <= veto_days:
                 continue
             findings.append(NewFinding(
