@@ -288,7 +288,8 @@ def main() -> int:
         "rss_mib": {"first_minute_median": round(statistics.median(first) / 1024, 1) if first else None,
                     "last_minute_median": round(statistics.median(last) / 1024, 1) if last else None,
                     "peak": round(max(v for _, v in rss) / 1024, 1) if rss else None,
-                    "second_half_slope_mib_per_min": _slope(half)},
+                    "second_half_slope_mib_per_min": _slope(half),
+                    "per_minute": _per_minute(rss)},
         "scans": scans, "service_exit": service.returncode, "workdir": str(workdir),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -305,6 +306,14 @@ def _slope(samples: list[tuple[float, int]]) -> float | None:
     mt, mv = statistics.fmean(ts), statistics.fmean(vs)
     var = sum((t - mt) ** 2 for t in ts)
     return round(sum((t - mt) * (v - mv) for t, v in zip(ts, vs)) / var, 2) if var else None
+
+
+def _per_minute(samples: list[tuple[float, int]]) -> list[float]:
+    """The median RSS (MiB) of each minute of the run, to see where it levels off."""
+    minutes: dict[int, list[int]] = defaultdict(list)
+    for t, v in samples:
+        minutes[int(t // 60)].append(v)
+    return [round(statistics.median(minutes[m]) / 1024, 1) for m in sorted(minutes)]
 
 
 def _scan_counts(db_url: str) -> dict[str, int]:
