@@ -3,7 +3,9 @@ judge it, keep the findings.
 
 One asyncio loop reads every account: the httpx adapters share one client, the browser adapters
 one Chromium (crawler/browser.py); each platform keeps its own pace (crawler/accounts/pace.py),
-so reading 241 accounts never hammers one platform. Each account's scan row is committed as
+so reading 241 accounts never hammers one platform. ``paces`` lets the scans of one service
+share their paces (``govmon run`` reads each account as a job of its own) and the cluster's
+workers share theirs through the database (govmon.shared_pace). Each account's scan row is committed as
 ``running`` under a lease (two scans of one account never run at once); its read, its posts and
 its findings are written in one transaction when the read ends.
 
@@ -36,6 +38,7 @@ from govmon.crawler.accounts.adapters import adapter_for
 from govmon.crawler.accounts.base import AccountRef, AccountSnapshot, ReadContext
 from govmon.crawler.accounts.http import new_http_client
 from govmon.crawler.accounts.pace import Paces
+from govmon.shared_pace import SharedPaces
 from govmon.crawler.browser import BrowserPool
 from govmon.db import write_lock
 from govmon.findings import record_findings
@@ -85,6 +88,7 @@ class AccountScanner:
         lease: dt.timedelta = SCAN_LEASE,
         browser: BrowserPool | None = None,
         sync_registry: bool = True,
+        paces: Paces | SharedPaces | None = None,
     ) -> None:
         self.config = config
         self.sync_registry = sync_registry  # `govmon run` syncs once at start and on reload instead
@@ -94,7 +98,7 @@ class AccountScanner:
         self.progress = progress or (lambda message: None)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = lease
-        self.paces = Paces.from_settings(config.platforms)
+        self.paces = paces if paces is not None else Paces.from_settings(config.platforms)
         self.browser = browser
         self.logins = LoginStore.from_settings(config.platforms.secrets_dir)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
@@ -189,6 +193,8 @@ class AccountScanner:
         except Exception as exc:  # an adapter's own fault: ours, not the account's
             return AccountSnapshot("failed", reason=f"读取{name}账号时程序出错（未监测）：{type(exc).__name__}: {exc}",
                                    ours=True)
+        finally:
+            await self.paces.settle()  # a refusal's back-off holds for the next read, wherever it runs
 
     def _start(self, target_id: str) -> int:
         with self.sessions.begin() as session:

@@ -5,8 +5,10 @@ The dispatcher defers one job per due scan; a worker runs it with the same SiteS
 AccountScanner code as the single machine. Politeness across machines comes from the
 queue's locks: a site scan holds ``lock="target:<id>"`` (never two scans of one site at once,
 whatever the number of workers) and is queued under ``queueing_lock="scan:<id>"`` (never
-waiting twice); an account read holds ``lock="platform:<name>"`` so one platform is read by
-one worker at a time and its pace holds across machines. A worker killed mid-scan stops
+waiting twice); an account read holds ``lock="platform:<name>"`` (one of k buckets when the
+platform's pace lets k reads in flight), so a platform never has more reads in flight than its
+pace allows, and the workers share each platform's pace through the database
+(govmon.shared_pace), so its rate of requests holds too. A worker killed mid-scan stops
 heartbeating; after ``cluster.stalled_timeout`` its jobs are retried elsewhere (procrastinate's
 documented stalled-job recipe, run by every worker) and its scan lease expires, so the retry
 can claim the target; the retried scan upserts findings by key, never doubling them.
@@ -162,6 +164,7 @@ class WorkerRuntime:
     log: Callable[[str], None]
     browser: Any = None
     running: dict[str, str] = field(default_factory=dict)  # target id -> "site"/"account"
+    paces: Any = None  # govmon.shared_pace.SharedPaces: each platform's pace, shared by all workers
 
     @property
     def lease(self) -> dt.timedelta:
@@ -217,6 +220,7 @@ class WorkerRuntime:
     async def read_account(self, target_id: str, last_attempt: bool) -> dict[str, Any]:
         from govmon.account_scan import AccountScanner
         from govmon.crawler.accounts.http import new_http_client
+        from govmon.models import utcnow
 
         account = next((a for a in self.config.accounts if a.id == target_id and a.enabled), None)
         if account is None:
@@ -224,25 +228,40 @@ class WorkerRuntime:
         if self.stop.is_set():
             raise ScanRetry("本工作进程正在停止")
         await self._wait_for_lease(target_id)
+        started = utcnow()
         scanner = AccountScanner(self.config, self.sessions, as_of=dt.datetime.now(self.config.tzinfo),
-                                 stop_event=self.stop, owner=self.owner, lease=self.lease, browser=self.browser)
+                                 stop_event=self.stop, owner=self.owner, lease=self.lease, browser=self.browser,
+                                 paces=self.paces)
         http = new_http_client(self.config.crawl.user_agent, self.config.platforms.timeout_s)
         self.running[target_id] = "account"
         try:
             result = await scanner.scan_account(account, http)
+        except Exception as err:  # the database went away while finishing: the lease expires, retry
+            raise ScanRetry(f"{account.name}：{type(err).__name__}: {err}") from err
         finally:
             self.running.pop(target_id, None)
             await http.aclose()
-        if result.status == "failed" and not last_attempt:
-            raise ScanRetry(f"{result.name}：{result.reason}")
-        return {"target_id": target_id, "status": result.status, "scan_id": result.scan_id, "worker": self.owner}
+        summary = {
+            "target_id": result.target_id, "name": result.name, "kind": "account", "scan_id": result.scan_id,
+            "status": result.status, "reason": result.reason, "coverage": result.coverage, "posts": result.posts,
+            "opened": result.opened, "resolved": result.resolved,
+            "open_by_severity": dict(result.open_by_severity), "seconds": round(result.seconds, 2),
+            "worker": self.owner,
+        }
+        self.log(f"读取 {result.name}：{result.status}，{result.posts} 条内容（{result.seconds:.1f} 秒）")
+        if (result.status == "failed" or result.reason == "已停止") and not last_attempt:
+            raise ScanRetry(f"{result.name}：{result.status} {result.reason}")
+        await asyncio.to_thread(self._tx, lambda s: _finish_requests(s, target_id, started, summary))
+        return summary
 
 
 def _finish_requests(session: Session, target_id: str, started: dt.datetime, summary: dict[str, Any]) -> None:
     """Resolve the rescan requests of ``target_id`` picked before this scan started."""
+    from govmon.db import write_lock
     from govmon.models import ScanRequest
     from govmon.rescan import finish_request
 
+    write_lock(session, "scan-requests")  # first: SQLite takes its write lock now
     waiting = session.scalars(select(ScanRequest.id).where(
         ScanRequest.target_id == target_id, ScanRequest.status == "running", ScanRequest.picked_at <= started))
     for request_id in list(waiting):

@@ -1,9 +1,14 @@
-"""Leases in the database: the one service per database, and one scan per target at a time.
+"""Leases in the database: the one service per database, one scan per target at a time, and
+never a probe of a site on top of its scan.
 
-Both are taken atomically under :func:`govmon.db.write_lock` (a PostgreSQL advisory lock,
+All are taken atomically under :func:`govmon.db.write_lock` (a PostgreSQL advisory lock,
 SQLite's write lock), so two processes never both see a lease as free. A lease that has
 expired belongs to a process that died (kill -9): it is free again, and its running scans
 are abandoned and marked incomplete by :func:`reap_abandoned_scans`.
+
+A site's crawl uses all of its configured concurrency, and an availability probe is one
+more connection to it: a probe round skips a site being scanned (:func:`claim_probe`), and a
+scan about to start waits while a probe of its site is in flight (:class:`ProbeInFlight`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govmon.db import write_lock
-from govmon.models import Scan, ServiceLease, utcnow
+from govmon.models import ProbeLease, Scan, ServiceLease, utcnow
 
 SERVICE_LEASE_NAME = "govmon-run"
 
@@ -39,6 +44,14 @@ class TargetBusy(Exception):
     def __init__(self, target_id: str, owner: str | None) -> None:
         self.target_id, self.owner = target_id, owner
         super().__init__(f"{target_id} 正在由 {owner} 扫描，同一目标不能同时进行两次扫描，请稍后再试")
+
+
+class ProbeInFlight(Exception):
+    """A probe of this site is in flight: its scan starts once the probe has ended."""
+
+    def __init__(self, target_id: str, until: dt.datetime) -> None:
+        self.target_id, self.until = target_id, until
+        super().__init__(f"{target_id} 正在被可用性探测，探测结束后再开始扫描")
 
 
 @dataclass(frozen=True)
@@ -96,13 +109,41 @@ def service_state(session: Session) -> ServiceState | None:
 
 def claim_target(session: Session, target_id: str) -> None:
     """Before starting a scan of ``target_id``: raise :class:`TargetBusy` if one runs under a
-    live lease; a running scan whose lease expired is abandoned and marked incomplete."""
+    live lease, :class:`ProbeInFlight` while a probe of it is in flight; a running scan whose
+    lease expired is abandoned and marked incomplete."""
     write_lock(session, f"target:{target_id}")
     now = utcnow()
     for scan in session.scalars(select(Scan).where(Scan.target_id == target_id, Scan.status == "running")):
         if scan.lease_expires_at is not None and scan.lease_expires_at > now:
             raise TargetBusy(target_id, scan.lease_owner)
         _abandon(scan, now)
+    probe = session.get(ProbeLease, target_id)
+    if probe is not None and probe.expires_at > now:
+        raise ProbeInFlight(target_id, probe.expires_at)
+
+
+def claim_probe(session: Session, target_id: str, owner: str, ttl: dt.timedelta) -> bool:
+    """Before probing site ``target_id``: False while a scan of it runs under a live lease
+    (the probe is skipped: it would come on top of the crawl's connections); otherwise the
+    probe's lease is taken for ``ttl`` (longer than a probe can take) and True."""
+    write_lock(session, f"target:{target_id}")
+    now = utcnow()
+    if live_scan_owner(session, target_id) is not None:
+        return False
+    lease = session.get(ProbeLease, target_id)
+    if lease is None:
+        session.add(ProbeLease(target_id=target_id, owner=owner, expires_at=now + ttl))
+    else:
+        lease.owner, lease.expires_at = owner, now + ttl
+    return True
+
+
+def release_probe(session: Session, target_id: str, owner: str) -> None:
+    """The probe of ``target_id`` has ended: a scan waiting for it may start."""
+    write_lock(session, f"target:{target_id}")
+    lease = session.get(ProbeLease, target_id)
+    if lease is not None and lease.owner == owner:
+        session.delete(lease)
 
 
 def reap_abandoned_scans(session: Session) -> list[int]:
@@ -124,13 +165,18 @@ def _abandon(scan: Scan, now: dt.datetime) -> None:
 
 def renew_scan_leases(session: Session, owner: str, ttl: dt.timedelta, target_ids: Collection[str]) -> int:
     """A worker's heartbeat: extend the leases of ``owner``'s running scans of ``target_ids``
-    (those it is running now; a scan it lost track of expires); how many."""
+    (those it is running now; a scan it lost track of expires); how many.
+
+    A scan whose row is locked is being finished in another transaction (its judgement can take
+    seconds): it is skipped rather than waited for, so the other scans' leases never lapse
+    behind it."""
     if not target_ids:
         return 0
     now = utcnow()
     renewed = 0
     for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner,
-                                                   Scan.target_id.in_(list(target_ids)))):
+                                                   Scan.target_id.in_(list(target_ids)))
+                                .with_for_update(skip_locked=True)):
         scan.lease_expires_at = now + ttl
         renewed += 1
     return renewed

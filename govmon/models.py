@@ -965,3 +965,31 @@ class AlertDelivery(Base):
     sent_at: Mapped[datetime | None]
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
+
+
+# --------------------------------------------------------------------------- politeness across processes (0011)
+
+
+class ProbeLease(Base):
+    """An availability probe of a site in flight (govmon.probes): a scan of the site waits
+    for it to end, so the probe's one connection never comes on top of the crawl's; free
+    again once ``expires_at`` has passed (a probing process that died)."""
+
+    __tablename__ = "probe_leases"
+
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+
+
+class PlatformPaceState(Base):
+    """The pace of one platform shared by every ``govmon worker`` (govmon.shared_pace): when
+    its next request may start, and its refusals in a row (the back-off doubles with each)."""
+
+    __tablename__ = "platform_paces"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_start: Mapped[datetime]
+    last_start: Mapped[datetime | None]
+    last_block: Mapped[datetime | None]
+    blocks: Mapped[int] = mapped_column(Integer, default=0)

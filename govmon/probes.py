@@ -14,14 +14,22 @@ failed at the connection level (DNS, connect, time-out), the round is marked a *
 outage*: its probes are stored with ``local_outage`` set and count for no site. A probe
 that failed because of our own error (an exception in our code) is not stored at all
 ("not measured").
+
+A probe never comes on top of a scan: the crawl uses all of the site's configured
+concurrency. A site being scanned is not probed this round (not measured, the scan itself
+reads its home page), and a scan about to start waits while its site's probe is in flight
+(a probe lease, govmon.leases).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -36,6 +44,7 @@ from govmon.config import Config, Site
 from govmon.crawler.probe import DEFAULT_CONCURRENCY, ProbeRequest, ProbeResult, probe_many
 from govmon.db import write_lock
 from govmon.findings import record_findings
+from govmon.leases import claim_probe, release_probe
 from govmon.models import Finding, Probe, sync_targets, utcnow
 
 __all__ = ["LOCAL_OUTAGE_MIN_SITES", "ProbeOutcome", "is_local_outage", "probe_sites", "run_probe_round"]
@@ -43,6 +52,9 @@ __all__ = ["LOCAL_OUTAGE_MIN_SITES", "ProbeOutcome", "is_local_outage", "probe_s
 # A round is only judged a local outage with at least this many sites: one or two sites
 # failing together may well be their own (shared) fault.
 LOCAL_OUTAGE_MIN_SITES = 3
+# A probe's lease outlives the probe (its time limit covers redirects too) by this much.
+PROBE_LEASE_MARGIN = dt.timedelta(seconds=30)
+BEING_SCANNED = "该网站正在扫描，本轮不探测（探测与抓取同时访问会超过网站的并发上限）"
 
 
 @dataclass
@@ -109,6 +121,26 @@ async def probe_sites(
             state = "正常" if result.ok else (result.detail or result.own_error or "失败")
             progress(f"探测 {registered[result.key].name}：{state}")
 
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    ttl = dt.timedelta(seconds=settings.timeout_s) + PROBE_LEASE_MARGIN
+
+    def tx(work: Callable[[Session], bool | None]) -> bool | None:
+        with session_factory.begin() as session:
+            return work(session)
+
+    @asynccontextmanager
+    async def not_while_scanned(request: ProbeRequest) -> AsyncIterator[str | None]:
+        if not await asyncio.to_thread(tx, lambda s: claim_probe(s, request.key, owner, ttl)):
+            yield BEING_SCANNED
+            return
+        try:
+            yield None
+        finally:
+            try:
+                await asyncio.to_thread(tx, lambda s: release_probe(s, request.key, owner))
+            except Exception:  # the database went away: the lease expires on its own
+                pass
+
     results = await probe_many(
         [ProbeRequest(str(site.url), key=site.id) for site in sites],
         user_agent=crawl.user_agent,
@@ -119,6 +151,7 @@ async def probe_sites(
         trusted_urls=[str(site.url) for site in config.sites],
         concurrency=concurrency,
         on_result=report,
+        gate=not_while_scanned,
     )
     judged_at = now or utcnow()
     return await asyncio.to_thread(_store_and_judge, config, session_factory, sites, results, now, judged_at)

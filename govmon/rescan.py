@@ -31,6 +31,9 @@ def claim_requests(session: Session) -> list[tuple[int, str]]:
 
 
 def finish_request(session: Session, request_id: int, summary: dict[str, Any]) -> None:
+    """Write the scan's summary back to the request (first in its transaction: it takes the
+    requests' write lock, so SQLite never has to upgrade a read to a write under a writer)."""
+    write_lock(session, "scan-requests")
     request = session.get(ScanRequest, request_id)
     if request is not None:
         request.status = "done" if summary.get("status") in ("complete", "incomplete") else "failed"

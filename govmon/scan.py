@@ -35,12 +35,13 @@ from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
 from govmon.findings import RecordResult, record_findings
-from govmon.leases import TargetBusy, claim_target
+from govmon.leases import ProbeInFlight, TargetBusy, claim_target
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
 from govmon.site_facts import gather_site_facts
 
 SCAN_LEASE = dt.timedelta(hours=2)
+PROBE_WAIT_S = 0.5  # how often a scan looks again whether its site's probe has ended
 
 
 @dataclass
@@ -158,11 +159,14 @@ class SiteScanner:
             result.status, result.reason = "incomplete", "已停止"
             return result
         try:
-            result.scan_id = await asyncio.to_thread(self._start, site.id)
+            result.scan_id = await self._start_after_probe(site)
         except TargetBusy as busy:
             result.status, result.reason = "failed", str(busy)
             result.seconds = time.monotonic() - started
             self.progress(f"跳过 {site.name}：{busy}")
+            return result
+        if result.scan_id is None:  # stopped while a probe of the site was in flight
+            result.status, result.reason = "incomplete", "已停止"
             return result
         try:
             self.progress(f"开始扫描 {site.name}（{site.url}）")
@@ -190,6 +194,19 @@ class SiteScanner:
         self.progress(f"完成 {site.name}：{_STATUS[result.status]}，{result.pages} 个网页，"
                       f"{result.links_checked} 个链接，用时 {result.seconds:.1f} 秒")
         return result
+
+    async def _start_after_probe(self, site: Site) -> int | None:
+        """The new scan's id once no probe of the site is in flight (a probe ends within its
+        time limit; its lease expires if its process died); None if stopped meanwhile."""
+        while True:
+            try:
+                return await asyncio.to_thread(self._start, site.id)
+            except ProbeInFlight:
+                try:
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=PROBE_WAIT_S)
+                    return None
+                except asyncio.TimeoutError:
+                    continue
 
     def _start(self, target_id: str) -> int:
         with self.sessions.begin() as session:

@@ -194,6 +194,7 @@ class MonitorService:
     scan_slots: asyncio.Semaphore | None = None
     delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     dispatcher: Any = None  # govmon.dispatch: in this process, or queued for the cluster's workers
+    paces: Any = None  # each platform's pace, shared by the account reads of this service (one job each)
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     job_log: Path | None = None  # JSON lines: each stored job's scheduled, submitted and start times
 
@@ -203,6 +204,7 @@ class MonitorService:
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
+        from govmon.crawler.accounts.pace import Paces
         from govmon.crawler.runner import shutdown_reactor
         from govmon.db import DatabaseError, open_database
         from govmon.dispatch import make_dispatcher
@@ -232,6 +234,7 @@ class MonitorService:
                 self.log(f"发现 {len(reaped)} 次中断的扫描（进程已退出、租约过期），已记为未完成：{reaped}")
             await asyncio.to_thread(self._tx, lambda s: sync_targets(s, target_specs(self.config)))
             self.scan_slots = asyncio.Semaphore(self.config.schedule.max_concurrent_scans)
+            self.paces = Paces.from_settings(self.config.platforms)
             self.dispatcher = make_dispatcher(self)
             await self.dispatcher.open()
             engine = self.sessions.kw["bind"]
@@ -403,6 +406,9 @@ class MonitorService:
         except Exception as err:
             self.log(f"更新登记的网站失败，继续使用原配置：{type(err).__name__}: {err}")
             return
+        from govmon.crawler.accounts.pace import Paces
+
+        self.paces = Paces.from_settings(self.config.platforms)
         self.reconcile()
         self.log("已重新读取配置并更新计划任务")
 
@@ -451,7 +457,7 @@ class MonitorService:
                            lease=self.config.schedule.service_lease, sync_registry=False)
             started = time.monotonic()
             if isinstance(target, Account):
-                [result] = await AccountScanner(self.config, self.sessions, **options).scan([target])
+                [result] = await AccountScanner(self.config, self.sessions, paces=self.paces, **options).scan([target])
                 done = {"coverage": result.coverage, "posts": result.posts}
                 self.log(f"读取 {result.name}：{result.status}，{result.posts} 条内容")
             else:

@@ -59,6 +59,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
     from govmon.leases import renew_scan_leases
     from govmon.models import sync_targets
     from govmon.scan import target_specs
+    from govmon.shared_pace import SharedPaces
 
     cluster = config.cluster
     concurrency = concurrency or cluster.concurrency
@@ -84,6 +85,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
         await app.open_async()
         register_tasks(app, runtime)
         runtime.browser = browser_pool(config)
+        runtime.paces = SharedPaces(config.platforms, sessions)
         timeout = cluster.stalled_timeout
         beat = timeout.total_seconds() / 3
         side = [

@@ -3,7 +3,11 @@
 * :class:`LoopbackServer` — a ``ThreadingHTTPServer`` on its own 127.0.0.x address (so each
   test site is a separate host, as on the real web) serving a route table. It counts every hit
   per (method, path), logs request times, tracks requests in flight (``max_inflight``) and the
-  body bytes it actually wrote per path (``bytes_sent``).
+  body bytes it actually wrote per path (``bytes_sent``). A request is in flight from its
+  arrival until its answer starts: the client cannot be done with it before, and once the
+  first byte is out it may rightly send its next request on another connection (a link check
+  stops after the headers) while this thread is still writing — counting until the last byte
+  would report a third request at a limit of two that the client never had.
 * :func:`loop_runner` — the process's one asyncio loop, running in a background thread, with
   Twisted's asyncio reactor installed on it (``govmon.crawler.runner.ensure_reactor``) and the
   reactor's resolver replaced by :class:`LoopbackOnlyResolver`, so a test can never send a DNS
@@ -167,20 +171,21 @@ class LoopbackServer:
                     server.inflight += 1
                     server.max_inflight = max(server.max_inflight, server.inflight)
                 try:
-                    route = server._route(path)
-                    hit = Hit(method, path, number, dict(self.headers.items()))
-                    if route is None:
-                        reply = Reply(404, "<h1>404 页面不存在</h1>")
-                    else:
-                        reply = route(hit) if callable(route) else route
-                    if reply.delay:
-                        time.sleep(reply.delay)
+                    try:
+                        route = server._route(path)
+                        hit = Hit(method, path, number, dict(self.headers.items()))
+                        if route is None:
+                            reply = Reply(404, "<h1>404 页面不存在</h1>")
+                        else:
+                            reply = route(hit) if callable(route) else route
+                        if reply.delay:
+                            time.sleep(reply.delay)
+                    finally:  # the answer starts now (see the module docstring)
+                        with server._lock:
+                            server.inflight -= 1
                     self._send(method, path, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
-                finally:
-                    with server._lock:
-                        server.inflight -= 1
 
             def _send(self, method: str, path: str, reply: Reply) -> None:
                 status = reply.status

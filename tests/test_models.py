@@ -76,6 +76,8 @@ TABLES = {
     "account_posts",
     "alerts",
     "alert_deliveries",
+    "probe_leases",
+    "platform_paces",
 }
 LIANJIANG = TargetSpec(
     id="lianjiang",
@@ -170,7 +172,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0011"
+    assert current_revision(migrated_engine) == head_revision() == "0012"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:
@@ -199,7 +201,7 @@ def test_posts_stored_before_0011_have_no_comment_state(engine: Engine) -> None:
                                 "VALUES (1, 'dy', 'account', 'complete', :now, :now)"), {"now": now})
         connection.execute(text("INSERT INTO account_posts (scan_id, post_id, text, published_at, pinned) "
                                 "VALUES (1, '7600000000000000800', '第800条', :now, :f)"), {"now": now, "f": False})
-    migrate(engine)
+    migrate(engine, "0011")
     assert current_revision(engine) == "0011"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT post_id, comments_open FROM account_posts")).all() == [

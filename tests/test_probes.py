@@ -524,6 +524,56 @@ def test_probe_sites_refuses_unregistered_sites(session_factory, event_loop_runn
         event_loop_runner.run(probe_sites(config, session_factory, [other]), timeout=30)
 
 
+# --- a probe never comes on top of a scan ----------------------------------------------------------
+
+
+def test_a_site_being_scanned_is_not_probed_and_nothing_is_stored_for_it(session_factory, event_loop_runner):  # noqa: F811
+    from govmon.observations import started_scan
+    from govmon.probes import BEING_SCANNED
+    from govmon.scan import target_specs
+
+    with LoopbackServer({"/": Reply(200, "<h1>首页</h1>")}) as scanned, LoopbackServer({"/": Reply(200, "ok")}) as idle:
+        config = _config({"a": scanned.url("/"), "b": idle.url("/")})
+        with session_factory.begin() as session:  # another process is scanning a
+            sync_targets(session, target_specs(config))
+            started_scan(session, "a", as_of=dt.datetime.now(TZ), owner="host:1", lease=dt.timedelta(minutes=5))
+        a, b = event_loop_runner.run(probe_sites(config, session_factory, list(config.sites)), timeout=30)
+        assert (a.measured, a.detail) == (False, BEING_SCANNED) and scanned.count("/") == 0
+        assert b.measured and b.ok and idle.count("/") == 1
+    with session_factory() as session:
+        assert session.scalars(select(Probe.target_id)).all() == ["b"]
+
+
+def test_a_scan_waits_for_its_sites_probe_to_end(session_factory, event_loop_runner):  # noqa: F811
+    """One connection at a time allowed: the scan's first request comes after the probe's answer."""
+    import asyncio
+
+    from govmon.scan import SiteScanner
+
+    routes = {"/": Reply(200, "<h1>首页</h1><p>主办单位：测试单位</p>", delay=0.8),
+              "/robots.txt": Reply(200, "User-agent: *\nAllow: /\n", content_type="text/plain")}
+    with LoopbackServer(routes) as server:
+        config = Config.from_mapping({
+            "sites": [{"id": "a", "name": "测试站点a", "organizer": "测试单位", "category": "department_site",
+                       "url": server.url("/")}],
+            "timezone": "Asia/Shanghai", "browser": {"enabled": False},
+            "crawl": {"allow_private_addresses": True, "contact": "ops@example.gov.cn", "concurrency_per_domain": 1,
+                      "download_delay_s": 0.01},
+        })
+
+        async def probe_then_scan():
+            probing = asyncio.ensure_future(probe_sites(config, session_factory, list(config.sites)))
+            while server.inflight == 0:  # the probe's request is being answered
+                await asyncio.sleep(0.01)
+            scanner = SiteScanner(config, session_factory, as_of=dt.datetime.now(TZ))
+            return await asyncio.gather(probing, scanner.scan(list(config.sites)))
+
+        [probe], [scan] = event_loop_runner.run(probe_then_scan(), timeout=60)
+        assert probe.measured and probe.ok
+        assert scan.status == "complete", scan.reason
+        assert server.count("/") == 2 and server.max_inflight == 1  # the probe's GET, then the crawl's
+
+
 # --- govmon probe ------------------------------------------------------------------------------
 
 

@@ -13,18 +13,21 @@ Safety: :func:`probe_many` only requests the URLs it is given (the orchestration
 registered home pages). A redirect from a registered site to a *different* host whose name
 is a loopback/private address literal is refused unless ``crawl.allow_private_addresses``
 is set, as the link checker does. Concurrency is bounded across sites, and one host never
-gets two probes at once.
+gets two probes at once. A ``gate`` (govmon.probes: no probe on top of a site's scan) may
+hold a probe back: it is then not measured, with the gate's reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -223,8 +226,12 @@ async def probe_many(
     trusted_urls: Sequence[str] = (),
     concurrency: int = DEFAULT_CONCURRENCY,
     on_result: Callable[[ProbeResult], None] | None = None,
+    gate: Callable[[ProbeRequest], AbstractAsyncContextManager[str | None]] | None = None,
 ) -> list[ProbeResult]:
     """Probe every URL once, ``concurrency`` at a time, never two at once on one host.
+
+    ``gate(request)`` is entered around each probe: it yields None to let it go, or the
+    (Chinese) reason it is held back this round, and is exited once the probe has ended.
 
     Results come back in the order of ``requests``. The hosts of the given URLs and of
     ``trusted_urls`` (the other registered sites), with and without ``www.``, are trusted;
@@ -244,13 +251,21 @@ async def probe_many(
         lock = host_locks.setdefault(host_of(request.url), asyncio.Lock())
         async with lock, limit:
             started_at = dt.datetime.now(dt.UTC)
+
+            def unmeasured(reason: str) -> ProbeResult:
+                return ProbeResult(url=request.url, started_at=started_at, ok=False, status=None, elapsed_ms=0,
+                                   bytes=0, final_url=None, error_kind=None, detail=None, key=request.key,
+                                   own_error=reason)
+
             try:
-                outcome = await probe_url(client, request.url, timeout_s=timeout_s, max_bytes=max_bytes,
-                                          key=request.key)
+                async with gate(request) if gate is not None else contextlib.nullcontext() as held_back:
+                    if held_back:
+                        outcome = unmeasured(held_back)
+                    else:
+                        outcome = await probe_url(client, request.url, timeout_s=timeout_s, max_bytes=max_bytes,
+                                                  key=request.key)
             except Exception as exc:  # our failure, not the site's: not measured
-                outcome = ProbeResult(url=request.url, started_at=started_at, ok=False, status=None, elapsed_ms=0,
-                                      bytes=0, final_url=None, error_kind=None, detail=None, key=request.key,
-                                      own_error=f"{type(exc).__name__}: {exc}")
+                outcome = unmeasured(f"{type(exc).__name__}: {exc}")
         if on_result is not None:
             on_result(outcome)
         return outcome

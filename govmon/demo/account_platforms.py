@@ -36,6 +36,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,14 +99,30 @@ fetch('%(list)s?device_platform=webapp&aid=6383&channel=channel_pc_web&sec_user_
   .then((r) => r.json())
   .then((j) => { for (const a of j.aweme_list || []) { const li = document.createElement('li'); li.textContent = a.desc; list.appendChild(li); } });
 """
+PLATFORM_PATHS = (("/feeds/", "rss"), ("/visitor/", "weibo"), ("/api/container/", "weibo"), ("/u/", "weibo"),
+                  ("/cgi-bin/", "wechat"), ("/mp/", "wechat"), ("/s/", "wechat"), ("/user/", "douyin"),
+                  ("/aweme/", "douyin"))
+
+
+def platform_of(path: str) -> str:
+    """Which platform a request of this server is to (its pace is that platform's)."""
+    return next((platform for prefix, platform in PLATFORM_PATHS if path.startswith(prefix)), "other")
 
 
 class AccountPlatforms:
     """The fake platforms on ``host`` (a 127.x address), answering relative to ``now``."""
 
-    def __init__(self, now: dt.datetime, host: str = "127.0.0.1") -> None:
+    def __init__(self, now: dt.datetime, host: str = "127.0.0.1", *, delay: float = 0.0) -> None:
         self.now = now
+        self.delay = delay  # seconds each answer takes (so that requests a client lets overlap do)
         self.hits: list[str] = []
+        # Per platform: when each request arrived (monotonic) and how many were in flight at
+        # once. A request is in flight from its arrival until its answer starts: the client
+        # cannot be done with it earlier, and once the first byte is out it may rightly send
+        # its next request on another connection while this thread still writes.
+        self.arrivals: list[tuple[float, str]] = []
+        self.inflight: Counter[str] = Counter()
+        self.max_inflight: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), self._handler())
         self._httpd.daemon_threads = True
@@ -142,6 +160,10 @@ class AccountPlatforms:
     def count(self, path_part: str) -> int:
         with self._lock:
             return sum(1 for hit in self.hits if path_part in hit)
+
+    def arrival_times(self, platform: str) -> list[float]:
+        with self._lock:
+            return sorted(at for at, p in self.arrivals if p == platform)
 
     def close(self) -> None:
         self._httpd.shutdown()
@@ -282,8 +304,29 @@ class AccountPlatforms:
                 self._serve()
 
             def _serve(self) -> None:
+                platform = platform_of(self.path)
                 with platforms._lock:
                     platforms.hits.append(f"{self.command} {self.path}")
+                    platforms.arrivals.append((time.monotonic(), platform))
+                    platforms.inflight[platform] += 1
+                    platforms.max_inflight[platform] = max(platforms.max_inflight[platform], platforms.inflight[platform])
+                try:
+                    if platforms.delay:
+                        time.sleep(platforms.delay)
+                    status, ctype, body, headers = self._answer()
+                finally:
+                    with platforms._lock:
+                        platforms.inflight[platform] -= 1
+                raw = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(raw)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _answer(self) -> tuple[int, str, str, dict[str, str]]:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 cookies = {}
@@ -323,13 +366,6 @@ class AccountPlatforms:
                         status, ctype, body = platforms.feed(name, kind)
                 else:
                     status, ctype, body = 404, "text/html; charset=utf-8", "<h1>404</h1>"
-                raw = body.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(raw)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                return status, ctype, body, headers
 
         return Handler

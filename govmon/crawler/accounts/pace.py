@@ -72,6 +72,9 @@ class Paces:
     def from_settings(cls, settings: PlatformsSettings) -> Paces:
         return cls(settings.pace, settings.pace_overrides)
 
+    async def settle(self) -> None:
+        """Nothing to wait for: a refusal's back-off is in memory at once (see govmon.shared_pace)."""
+
 
 class NoPace:
     """No pacing at all (benchmarks' "pace off")."""
