@@ -191,6 +191,7 @@ class MonitorService:
     sessions: sessionmaker[Session] | None = None
     scheduler: Any = None
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    scanning: dict[str, asyncio.Lock] = field(default_factory=dict)  # target id → held while it is scanned here
     scan_slots: asyncio.Semaphore | None = None
     delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     dispatcher: Any = None  # govmon.dispatch: in this process, or queued for the cluster's workers
@@ -449,7 +450,14 @@ class MonitorService:
             return {"status": "failed", "reason": f"配置中没有启用的网站或账号 {target_id}"}
         assert self.scan_slots is not None and self.sessions is not None
         kind = "account" if isinstance(target, Account) else "site"
-        async with self.scan_slots:
+        # One scan of a target at a time in this process: a rescan asked for while its scheduled
+        # scan runs waits for it and then scans (the operator wants the state after the fix, not a
+        # "busy" answer from the database lease); a scheduled fire while the target is being
+        # scanned or waited for is not needed and is dropped.
+        busy = self.scanning.setdefault(target_id, asyncio.Lock())
+        if request_id is None and busy.locked():
+            return {"status": "skipped", "reason": "该目标正在扫描", "target_id": target_id, "name": target.name}
+        async with busy, self.scan_slots:
             if self.stop.is_set():  # queued for a slot while the service was stopping
                 return {"status": "incomplete", "reason": "服务正在停止", "target_id": target_id, "name": target.name}
             self._write_job_log({"event": "started", "job": f"{kind}:{target_id}", "request": request_id})

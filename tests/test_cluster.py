@@ -461,7 +461,7 @@ def test_a_platforms_rate_holds_across_workers_and_lock_buckets(db_url, tmp_path
     from govmon.demo.account_platforms import AccountPlatforms
     from tests.loopback import next_loopback_host
 
-    interval = 1.0
+    interval = 2.0  # wide enough that a loaded machine's start-to-arrival jitter stays inside the slack
     now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
     with AccountPlatforms(now, host=next_loopback_host(), delay=0.1) as platforms:
         kinds = ("rss", "atom", "json")
@@ -493,5 +493,5 @@ def test_a_platforms_rate_holds_across_workers_and_lock_buckets(db_url, tmp_path
         assert sorted((s.target_id, s.status) for s in reads) == [(f"feed-{n}", "complete") for n in range(9)]
         times = platforms.arrival_times("rss")
         assert len(times) == 9
-        assert _rate_excess(times, interval, slack=0.4) == [], [round(t - times[0], 2) for t in times]
+        assert _rate_excess(times, interval, slack=0.6 * interval) == [], [round(t - times[0], 2) for t in times]
         assert platforms.max_inflight["rss"] <= 3
