@@ -3,7 +3,8 @@
 One asyncio loop hosts APScheduler 3.11's AsyncIOScheduler, the Scrapy crawls (through
 scan.SiteScanner on the asyncio reactor) and the httpx probes. The jobs live in
 APScheduler's SQLAlchemyJobStore in the same database (its own ``apscheduler_jobs``
-table: its layout belongs to the APScheduler version). APScheduler 3 cannot share a job
+table: its layout belongs to the APScheduler version; the scheduler's passes over it run in a
+thread of their own, see build_scheduler). APScheduler 3 cannot share a job
 store between processes, so the service first takes the database's service lease
 (govmon.leases) and renews it by heartbeat; a second ``govmon run`` is refused.
 
