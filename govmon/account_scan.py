@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from govmon.shared_pace import SharedPaces
 from govmon.crawler.browser import BrowserPool
 from govmon.db import write_lock
 from govmon.findings import record_findings
-from govmon.leases import TargetBusy, claim_target
+from govmon.leases import TargetBusy, claim_target, process_owner
 from govmon.logins import LoginError, LoginStore
 from govmon.models import Finding, Scan, sync_targets, utcnow
 from govmon.observations import load_account_artifacts, started_scan, store_account_read
@@ -96,7 +94,7 @@ class AccountScanner:
         self.as_of = as_of
         self.stop_event = stop_event or asyncio.Event()
         self.progress = progress or (lambda message: None)
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner or process_owner()
         self.lease = lease
         self.paces = paces if paces is not None else Paces.from_settings(config.platforms)
         self.browser = browser

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.config import Account, Config, Site
+from govmon.rescan import scan_summary
 from govmon.scan import _REASONS
 
 SITE_QUEUE = "sites"
@@ -201,13 +202,8 @@ class WorkerRuntime:
             raise ScanRetry(f"{site.name}：{type(err).__name__}: {err}") from err
         finally:
             self.running.pop(target_id, None)
-        summary = {
-            "target_id": result.target_id, "name": result.name, "scan_id": result.scan_id,
-            "status": result.status, "reason": result.reason, "pages": result.pages,
-            "links_checked": result.links_checked, "opened": result.opened, "resolved": result.resolved,
-            "open_by_severity": dict(result.open_by_severity), "seconds": round(result.seconds, 2),
-            "worker": self.owner,
-        }
+        summary = scan_summary(result, "site", pages=result.pages, links_checked=result.links_checked,
+                               worker=self.owner)
         self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页（{result.seconds:.1f} 秒）")
         # Incomplete because of the site itself (home unreachable, robots.txt) is the answer;
         # stopped, failed or cut off by the database is retried.
@@ -241,13 +237,7 @@ class WorkerRuntime:
         finally:
             self.running.pop(target_id, None)
             await http.aclose()
-        summary = {
-            "target_id": result.target_id, "name": result.name, "kind": "account", "scan_id": result.scan_id,
-            "status": result.status, "reason": result.reason, "coverage": result.coverage, "posts": result.posts,
-            "opened": result.opened, "resolved": result.resolved,
-            "open_by_severity": dict(result.open_by_severity), "seconds": round(result.seconds, 2),
-            "worker": self.owner,
-        }
+        summary = scan_summary(result, "account", coverage=result.coverage, posts=result.posts, worker=self.owner)
         self.log(f"读取 {result.name}：{result.status}，{result.posts} 条内容（{result.seconds:.1f} 秒）")
         if (result.status == "failed" or result.reason == "已停止") and not last_attempt:
             raise ScanRetry(f"{result.name}：{result.status} {result.reason}")

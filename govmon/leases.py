@@ -14,6 +14,8 @@ scan about to start waits while a probe of its site is in flight (:class:`ProbeI
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -24,6 +26,11 @@ from govmon.db import write_lock
 from govmon.models import ProbeLease, Scan, ServiceLease, utcnow
 
 SERVICE_LEASE_NAME = "govmon-run"
+
+
+def process_owner() -> str:
+    """The name this process holds its leases under: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class ServiceAlreadyRunning(Exception):

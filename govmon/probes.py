@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -44,7 +42,7 @@ from govmon.config import Config, Site
 from govmon.crawler.probe import DEFAULT_CONCURRENCY, ProbeRequest, ProbeResult, probe_many
 from govmon.db import write_lock
 from govmon.findings import record_findings
-from govmon.leases import claim_probe, release_probe
+from govmon.leases import claim_probe, process_owner, release_probe
 from govmon.models import Finding, Probe, sync_targets, utcnow
 
 __all__ = ["LOCAL_OUTAGE_MIN_SITES", "ProbeOutcome", "is_local_outage", "probe_sites", "run_probe_round"]
@@ -121,7 +119,7 @@ async def probe_sites(
             state = "正常" if result.ok else (result.detail or result.own_error or "失败")
             progress(f"探测 {registered[result.key].name}：{state}")
 
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = process_owner()
     ttl = dt.timedelta(seconds=settings.timeout_s) + PROBE_LEASE_MARGIN
 
     def tx(work: Callable[[Session], bool | None]) -> bool | None:

@@ -30,6 +30,17 @@ def claim_requests(session: Session) -> list[tuple[int, str]]:
     return claimed
 
 
+def scan_summary(result: Any, kind: str, **fields: Any) -> dict[str, Any]:
+    """What a rescan request is answered with (``govmon rescan`` and the console print it), from a
+    site scan's or an account read's result; ``fields``: the kind's own counts (pages and links,
+    or coverage and posts), and any key to set otherwise."""
+    return {
+        "target_id": result.target_id, "name": result.name, "kind": kind, "scan_id": result.scan_id,
+        "status": result.status, "reason": result.reason, "opened": result.opened, "resolved": result.resolved,
+        "open_by_severity": dict(result.open_by_severity), "seconds": round(result.seconds, 2), **fields,
+    }
+
+
 def finish_request(session: Session, request_id: int, summary: dict[str, Any]) -> None:
     """Write the scan's summary back to the request (first in its transaction: it takes the
     requests' write lock, so SQLite never has to upgrade a read to a write under a writer)."""

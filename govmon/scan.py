@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -35,7 +33,7 @@ from govmon.crawler.runner import SiteCrawlSpec, crawl_site, shutdown_reactor
 from govmon.crawler.urls import host_of
 from govmon.db import write_lock
 from govmon.findings import RecordResult, record_findings
-from govmon.leases import ProbeInFlight, TargetBusy, claim_target
+from govmon.leases import ProbeInFlight, TargetBusy, claim_target, process_owner
 from govmon.models import ColumnSpec, Finding, Scan, TargetSpec, sync_targets, utcnow
 from govmon.observations import ObservationWriter, load_site_artifacts, started_scan
 from govmon.site_facts import gather_site_facts
@@ -123,7 +121,7 @@ class SiteScanner:
         self.as_of = as_of
         self.stop_event = stop_event or asyncio.Event()
         self.progress = progress or (lambda message: None)
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner or process_owner()
         self.registered_hosts = frozenset(host_of(str(site.url)) for site in config.sites)
         self.lexicon = tuple(config.lexicon.serious_error_terms) or None
         self.bad_link_terms = tuple(config.lexicon.bad_links) or None
@@ -406,6 +404,6 @@ async def deliver_alerts(config: Config, session_factory: sessionmaker[Session])
         print(message, file=sys.stderr, flush=True)
 
     try:
-        await deliver_pending(config, session_factory, owner=f"{socket.gethostname()}:{os.getpid()}", log=warn)
+        await deliver_pending(config, session_factory, owner=process_owner(), log=warn)
     except Exception as err:
         warn(f"发送提醒时出错（稍后重试）：{type(err).__name__}: {err}")

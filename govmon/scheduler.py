@@ -19,19 +19,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govmon.config import Account, Config, Site
+from govmon.leases import process_owner
+from govmon.rescan import scan_summary
 
 SCHEDULE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 JOBSTORE = "default"  # persistent: the per-target and round jobs
@@ -187,7 +186,7 @@ class MonitorService:
     config: Config
     database_url: str
     config_path: Path | None = None
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    owner: str = field(default_factory=process_owner)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     sessions: sessionmaker[Session] | None = None
     scheduler: Any = None
@@ -473,12 +472,7 @@ class MonitorService:
                 [result] = await SiteScanner(self.config, self.sessions, **options).scan([target])
                 done = {"pages": result.pages, "links_checked": result.links_checked}
                 self.log(f"扫描 {result.name}：{result.status}，{result.pages} 个网页")
-        summary = {
-            "target_id": result.target_id, "name": result.name, "kind": kind, "scan_id": result.scan_id,
-            "status": result.status, "reason": result.reason, **done, "opened": result.opened,
-            "resolved": result.resolved, "open_by_severity": dict(result.open_by_severity),
-            "seconds": round(time.monotonic() - started, 2),
-        }
+        summary = scan_summary(result, kind, **done, seconds=round(time.monotonic() - started, 2))
         await self.deliver_alerts()
         return summary
 

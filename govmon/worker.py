@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
-import os
 import signal
-import socket
 import sys
 from typing import Any, Awaitable, Callable
 
@@ -56,7 +54,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
     from govmon.cluster import QUEUES, WorkerRuntime, build_app, ensure_schema, queue_url, register_tasks, retry_stalled_jobs
     from govmon.crawler.runner import shutdown_reactor
     from govmon.db import DatabaseError, open_database
-    from govmon.leases import renew_scan_leases
+    from govmon.leases import process_owner, renew_scan_leases
     from govmon.models import sync_targets
     from govmon.scan import target_specs
     from govmon.shared_pace import SharedPaces
@@ -69,7 +67,7 @@ async def run_worker(config: Config, database_url: str, *, concurrency: int | No
     except DatabaseError as err:
         log(str(err))
         return 1
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = process_owner()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
