@@ -3,8 +3,8 @@
 One asyncio loop hosts APScheduler 3.11's AsyncIOScheduler, the Scrapy crawls (through
 scan.SiteScanner on the asyncio reactor) and the httpx probes. The jobs live in
 APScheduler's SQLAlchemyJobStore in the same database (its own ``apscheduler_jobs``
-table: its layout belongs to the APScheduler version; the scheduler's passes over it run in a
-thread of their own, see build_scheduler). APScheduler 3 cannot share a job
+table; the scheduler's passes over it run in a thread of their own and write once per pass,
+see govmon.jobstore). APScheduler 3 cannot share a job
 store between processes, so the service first takes the database's service lease
 (govmon.leases) and renews it by heartbeat; a second ``govmon run`` is refused.
 
@@ -46,90 +46,6 @@ def spread_offset(key: str, period: dt.timedelta) -> dt.timedelta:
     """A deterministic offset in [0, period) for ``key``: starts spread, stable across restarts."""
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
     return dt.timedelta(microseconds=digest % max(1, int(period.total_seconds() * 1_000_000)))
-
-
-def create_job_table(engine: Any, table: Any) -> None:
-    """Create APScheduler's job table under the database's write lock before the scheduler starts.
-
-    The job store's own start reads whether the table exists and then creates it in the same
-    transaction; on SQLite another process writing in between (a ``govmon status`` migrating,
-    a rescan request) turns that read into a write that fails at once with "database is locked"
-    instead of waiting, and the service died at start. Taking the lock first makes it wait.
-    """
-    from govmon.db import write_lock
-
-    with engine.connect() as connection:
-        with connection.begin():
-            write_lock(connection, "apscheduler-jobs")
-            table.create(connection, checkfirst=True)
-
-
-def build_scheduler(jobstores: dict[str, Any], job_defaults: dict[str, Any]) -> Any:
-    """APScheduler 3.11's AsyncIOScheduler with its job-store work moved off the event loop.
-
-    AsyncIOScheduler runs each pass over the due jobs (read them, submit them, write each one's
-    next run time back) on the loop itself; with the SQLAlchemy job store that is a database
-    write per job, and on SQLite each waits while a scan holds the write lock, so every crawl,
-    probe and console request of the service stood still for it (the soak saw 13 s). Here the
-    passes run one at a time in a thread of their own; only the creation of each job's task is
-    handed back to the loop. Stopping is unchanged: the service pauses the scheduler, waits for
-    its scans and shuts it down on the loop.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from apscheduler.executors.asyncio import AsyncIOExecutor
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
-    from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
-
-    class LoopExecutor(AsyncIOExecutor):
-        """Jobs are submitted from the job-store thread; their tasks are made on the loop."""
-
-        def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
-            self._eventloop.call_soon_threadsafe(AsyncIOExecutor._do_submit_job, self, job, run_times)
-
-    class OffLoopScheduler(AsyncIOScheduler):  # type: ignore[misc]
-        _store_thread: ThreadPoolExecutor | None = None
-        _pass: asyncio.Future[Any] | None = None
-        _again = False
-
-        def _create_default_executor(self) -> Any:
-            return LoopExecutor()
-
-        @run_in_event_loop
-        def wakeup(self) -> None:
-            self._stop_timer()
-            if self.state == STATE_STOPPED or self._eventloop is None:
-                return
-            if self._pass is not None:  # a pass is running: start another as soon as it ends
-                self._again = True
-                return
-            if self._store_thread is None:
-                self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govmon-jobstore")
-            self._pass = self._eventloop.run_in_executor(self._store_thread, self._process_jobs)
-            self._pass.add_done_callback(self._pass_done)
-
-        def _pass_done(self, future: asyncio.Future[Any]) -> None:
-            self._pass = None
-            try:
-                wait_seconds = future.result()
-            except Exception as err:  # _process_jobs logs the store's own errors; this is a last guard
-                self._logger.warning("Job store pass failed: %s", err)
-                wait_seconds = self.jobstore_retry_interval
-            if self.state == STATE_STOPPED or self._eventloop is None:
-                return
-            if self._again:
-                self._again, wait_seconds = False, 0
-            self._start_timer(wait_seconds)
-
-        @run_in_event_loop
-        def _shutdown(self, wait: bool = True) -> None:  # AsyncIOScheduler's, and the thread with it
-            BaseScheduler.shutdown(self, wait)
-            self._stop_timer()
-            self._eventloop = None
-            if self._store_thread is not None:
-                self._store_thread.shutdown(wait=False)
-
-    return OffLoopScheduler(jobstores=jobstores, job_defaults=job_defaults, timezone=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -203,12 +119,12 @@ class MonitorService:
 
     async def run(self) -> int:
         from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
         from govmon.crawler.accounts.pace import Paces
         from govmon.crawler.runner import shutdown_reactor
         from govmon.db import DatabaseError, open_database
         from govmon.dispatch import make_dispatcher
+        from govmon.jobstore import PassBatchedJobStore, build_scheduler, create_job_table
         from govmon.leases import ServiceAlreadyRunning, reap_abandoned_scans, release_service_lease, take_service_lease
         from govmon.scan import target_specs
         from govmon.models import sync_targets
@@ -239,7 +155,7 @@ class MonitorService:
             self.dispatcher = make_dispatcher(self)
             await self.dispatcher.open()
             engine = self.sessions.kw["bind"]
-            store = SQLAlchemyJobStore(engine=engine)
+            store = PassBatchedJobStore(engine=engine)
             await asyncio.to_thread(create_job_table, engine, store.jobs_t)
             self.scheduler = build_scheduler(
                 jobstores={JOBSTORE: store, LOCAL: MemoryJobStore()},

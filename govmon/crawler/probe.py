@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import socket
 import ssl
 import time
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 import httpx
 
 from govmon.crawler.fetch import classify_error
+from govmon.crawler.tls import verified_context
 from govmon.crawler.urls import host_of, is_private_address, site_hosts
 
 __all__ = [
@@ -105,16 +105,10 @@ class ProbeResult:
         return self.measured and not self.ok and self.error_kind in CONNECTION_FAILURES
 
 
-@functools.lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    # Loading the system's CA certificates takes ~70 ms; a round needs them once, not anew.
-    return ssl.create_default_context()
-
-
 def probe_client(*, user_agent: str, timeout_s: float, max_redirects: int) -> httpx.AsyncClient:
     """The client of one round: redirects followed, no proxies from the environment, no keep-alive."""
     return httpx.AsyncClient(
-        verify=_tls_context(),
+        verify=verified_context(),
         follow_redirects=True,
         max_redirects=max_redirects,
         timeout=httpx.Timeout(timeout_s),

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from govmon.crawler.accounts.base import ReadContext
+from govmon.crawler.tls import verified_context
 
 
 def new_http_client(user_agent: str, timeout_s: float = 15.0) -> httpx.AsyncClient:
     """The AsyncClient every httpx adapter reads with (one per scan)."""
     return httpx.AsyncClient(
+        verify=verified_context(),
         headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,
