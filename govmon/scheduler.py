@@ -106,6 +106,7 @@ class MonitorService:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     sessions: sessionmaker[Session] | None = None
     scheduler: Any = None
+    jobstore: Any = None  # govmon.jobstore.PassBatchedJobStore: the stored jobs (JOBSTORE)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     scanning: dict[str, asyncio.Lock] = field(default_factory=dict)  # target id → held while it is scanned here
     scan_slots: asyncio.Semaphore | None = None
@@ -155,10 +156,10 @@ class MonitorService:
             self.dispatcher = make_dispatcher(self)
             await self.dispatcher.open()
             engine = self.sessions.kw["bind"]
-            store = PassBatchedJobStore(engine=engine)
-            await asyncio.to_thread(create_job_table, engine, store.jobs_t)
+            self.jobstore = PassBatchedJobStore(engine=engine)
+            await asyncio.to_thread(create_job_table, engine, self.jobstore.jobs_t)
             self.scheduler = build_scheduler(
-                jobstores={JOBSTORE: store, LOCAL: MemoryJobStore()},
+                jobstores={JOBSTORE: self.jobstore, LOCAL: MemoryJobStore()},
                 job_defaults={"coalesce": True, "max_instances": 1,
                               "misfire_grace_time": int(self.config.schedule.misfire_grace.total_seconds())},
             )
@@ -168,7 +169,7 @@ class MonitorService:
                 self.scheduler.add_listener(self._record_job_event,
                                             EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start()
-            self.reconcile()
+            await asyncio.to_thread(self.reconcile)
             beat = max(1.0, ttl.total_seconds() / 3)
             self.scheduler.add_job(self.heartbeat, "interval", seconds=beat, id="heartbeat", jobstore=LOCAL)
             self.scheduler.add_job(self.serve_rescans, "interval", seconds=self.config.schedule.rescan_poll.total_seconds(),
@@ -280,29 +281,34 @@ class MonitorService:
     # ---- jobs -----------------------------------------------------------------------
 
     def reconcile(self) -> None:
-        """Make the stored jobs match the config: add/replace what it asks for, drop the rest."""
+        """Make the stored jobs match the config: add/replace what it asks for, drop the rest.
+
+        Blocking (one read of every stored job, then their additions in one transaction): run it
+        in a thread, the loop keeps scanning meanwhile.
+        """
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
+        stored = {job.id: job for job in self.scheduler.get_jobs(jobstore=JOBSTORE)}
         wanted: set[str] = set()
-        for kind in JOB_KINDS.values():
-            period = kind.period(self.config)
-            for target_id in kind.targets(self.config):
-                job_id = f"{kind.name}:{target_id}"
-                wanted.add(job_id)
-                if isinstance(period, dt.time):  # every day at this time, in the configured zone
-                    trigger = CronTrigger(hour=period.hour, minute=period.minute, timezone=self.config.tzinfo)
-                else:
-                    start = SCHEDULE_EPOCH + spread_offset(job_id, period)
-                    trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
-                existing = self.scheduler.get_job(job_id, jobstore=JOBSTORE)
-                if existing is not None and str(existing.trigger) == str(trigger):
-                    continue
-                self.scheduler.add_job(run_job, trigger, args=[kind.name, target_id], id=job_id,
-                                       jobstore=JOBSTORE, replace_existing=True)
-        for job in self.scheduler.get_jobs(jobstore=JOBSTORE):
-            if job.id not in wanted:
-                job.remove()
+        with self.jobstore.batch():
+            for kind in JOB_KINDS.values():
+                period = kind.period(self.config)
+                for target_id in kind.targets(self.config):
+                    job_id = f"{kind.name}:{target_id}"
+                    wanted.add(job_id)
+                    if isinstance(period, dt.time):  # every day at this time, in the configured zone
+                        trigger = CronTrigger(hour=period.hour, minute=period.minute, timezone=self.config.tzinfo)
+                    else:
+                        start = SCHEDULE_EPOCH + spread_offset(job_id, period)
+                        trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=start, timezone=dt.UTC)
+                    existing = stored.get(job_id)
+                    if existing is not None and str(existing.trigger) == str(trigger):
+                        continue
+                    self.scheduler.add_job(run_job, trigger, args=[kind.name, target_id], id=job_id,
+                                           jobstore=JOBSTORE, replace_existing=True)
+        for job_id in stored.keys() - wanted:
+            self.scheduler.remove_job(job_id, jobstore=JOBSTORE)
 
     async def reload(self) -> None:
         """SIGHUP: read the config file again and reconcile the jobs."""
@@ -326,7 +332,11 @@ class MonitorService:
         from govmon.crawler.accounts.pace import Paces
 
         self.paces = Paces.from_settings(self.config.platforms)
-        self.reconcile()
+        try:
+            await asyncio.to_thread(self.reconcile)
+        except Exception as err:
+            self.log(f"更新计划任务失败，稍后可再发送 SIGHUP 重试：{type(err).__name__}: {err}")
+            return
         self.log("已重新读取配置并更新计划任务")
 
     async def heartbeat(self) -> None:

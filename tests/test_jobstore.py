@@ -27,13 +27,15 @@ def _job_store(engine: Engine) -> PassBatchedJobStore:
     return store
 
 
-def _count_job_writes(engine: Engine) -> list[bool]:
-    """One entry per UPDATE of the job table sent to the database (True: as one executemany)."""
+def _count_job_writes(engine: Engine, verb: str = "UPDATE") -> list[bool]:
+    """One entry per ``verb`` (UPDATE, INSERT) of the job table sent to the database (True: as one
+    executemany)."""
     writes: list[bool] = []
 
     @event.listens_for(engine, "before_cursor_execute")
     def _seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("UPDATE APSCHEDULER_JOBS"):
+        if statement.lstrip().upper().startswith(f"{verb} INTO APSCHEDULER_JOBS" if verb == "INSERT"
+                                                 else f"{verb} APSCHEDULER_JOBS"):
             writes.append(executemany)
 
     return writes
@@ -142,16 +144,50 @@ def test_a_lookup_outside_a_pass_sees_the_pass_s_next_run_times(migrated_engine:
                                                           "misfire_grace_time": 60})
         scheduler.start(paused=True)
         _add_due_jobs(scheduler, ["site:one"])
-        store.batching = True  # as during a pass
-        job = store.lookup_job("site:one")
-        assert job is not None
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-        job._modify(next_run_time=later)
-        store.update_job(job)
-        store.batching = False
+        with store.noting():  # as during a pass
+            job = store.lookup_job("site:one")
+            assert job is not None
+            later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+            job._modify(next_run_time=later)
+            store.update_job(job)
         assert store.pending == 1
         assert abs(store.lookup_job("site:one").next_run_time.timestamp() - later.timestamp()) < 1e-3
         assert store.pending == 0
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert not RUNS
+
+
+def test_a_reconciliation_adds_its_jobs_in_one_statement_replacing_stored_ones(migrated_engine: Engine) -> None:
+    """``govmon run``'s first start adds a job per target: 6,000 transactions before, one now."""
+    RUNS.clear()
+    store = _job_store(migrated_engine)
+    names = [f"account:a{i}" for i in range(300)]
+
+    async def scenario() -> None:
+        scheduler = build_scheduler({"default": store}, {"coalesce": True, "max_instances": 1,
+                                                          "misfire_grace_time": 60})
+        scheduler.start(paused=True)
+        scheduler.add_job(record_run, "interval", hours=1, args=["old"], id=names[0])  # stored before
+        inserts = _count_job_writes(migrated_engine, "INSERT")
+        in_a_day = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+
+        def reconcile() -> None:  # in a thread, as the service does
+            with store.batch():
+                for name in names:
+                    scheduler.add_job(record_run, "interval", hours=6, args=[name], id=name,
+                                      next_run_time=in_a_day, replace_existing=True)
+
+        await asyncio.to_thread(reconcile)
+        assert inserts == [True]
+        assert store.pending == 0
+        stored = _stored_next_runs(migrated_engine, store)
+        assert set(stored) == set(names)
+        assert all(abs(stored[name] - in_a_day.timestamp()) < 1e-3 for name in names)
+        replaced = store.lookup_job(names[0])
+        assert replaced.args == (names[0],) and replaced.trigger.interval == dt.timedelta(hours=6)
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
 
