@@ -236,7 +236,8 @@ def record_findings(
         observed[(item.check_id, item.subject)] = item
 
     write_lock(session, f"findings:{target_id}")
-    stored = _load(session, target_id, observed.keys())
+    # Only the judged checks' open findings can be resolved here: the others are not read.
+    stored = _load(session, target_id, observed.keys(), open_of=judged if complete else frozenset())
     result = RecordResult()
 
     for key, item in observed.items():
@@ -320,16 +321,21 @@ def record_findings(
     return result
 
 
-def _load(session: Session, target_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Finding]:
-    """The target's open findings, plus any (in any status) with one of ``keys``."""
+def _load(
+    session: Session, target_id: str, keys: Iterable[tuple[str, str]], *, open_of: Set[str]
+) -> dict[tuple[str, str], Finding]:
+    """The target's open findings of the checks ``open_of``, plus any (in any status) with one of ``keys``."""
     stored: dict[tuple[str, str], Finding] = {}
     # populate_existing: a long-lived session must not decide on rows another process has
     # changed since it last read them (the write lock is held now, so this read is current).
     fresh = {"populate_existing": True}
-    for finding in session.scalars(
-        select(Finding).where(Finding.target_id == target_id, Finding.status == "open"), execution_options=fresh
-    ):
-        stored[(finding.check_id, finding.subject)] = finding
+    if open_of:
+        for finding in session.scalars(
+            select(Finding).where(Finding.target_id == target_id, Finding.status == "open",
+                                  Finding.check_id.in_(sorted(open_of))),
+            execution_options=fresh,
+        ):
+            stored[(finding.check_id, finding.subject)] = finding
     by_check: dict[str, list[str]] = {}
     for check_id, subject in keys:
         if (check_id, subject) not in stored:

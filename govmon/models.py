@@ -411,6 +411,7 @@ class Finding(Base):
         # the pass rates of a period (rollup.pass_rates), covering (0005)
         Index(None, "severity", "first_seen", "resolved_at", "status", "check_id", "target_id"),
         Index(None, "status", "severity", "target_id"),  # open findings by severity and target (0005)
+        Index(None, "target_id", "status", "check_id"),  # a target's open findings of its checks (0013)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

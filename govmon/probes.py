@@ -52,6 +52,8 @@ __all__ = ["LOCAL_OUTAGE_MIN_SITES", "ProbeOutcome", "is_local_outage", "probe_s
 LOCAL_OUTAGE_MIN_SITES = 3
 # A probe's lease outlives the probe (its time limit covers redirects too) by this much.
 PROBE_LEASE_MARGIN = dt.timedelta(seconds=30)
+# Sites stored and judged per transaction (each holds the database's write lock, ~0.2 s).
+STORE_CHUNK = 100
 BEING_SCANNED = "该网站正在扫描，本轮不探测（探测与抓取同时访问会超过网站的并发上限）"
 
 
@@ -170,56 +172,90 @@ def _store_and_judge(
     now: dt.datetime | None,
     judged_at: dt.datetime,
 ) -> list[ProbeOutcome]:
+    """Store the round's probes and judge each site, ``STORE_CHUNK`` sites per transaction.
+
+    Each transaction holds the database's write lock (SQLite has one for everything): a
+    thousand sites in one held it for seconds, and the service's scans and job store waited.
+    A site's probe and its judgement are always in the same transaction; a round cut short
+    leaves the sites already stored, as if the rest had not been probed.
+    """
     outage = is_local_outage(results)
     round_id = uuid.uuid4().hex
-    settings = config.checks.site_unreachable
-    zone = config.tzinfo
-    as_of = judged_at.astimezone(zone)
     outcomes: list[ProbeOutcome] = []
-    with session_factory.begin() as session:
-        write_lock(session, "probes")  # first: SQLite takes its write lock now
-        for site, result in zip(sites, results):
-            probed_at = now or result.started_at
-            outcome = ProbeOutcome(
-                target_id=site.id, name=site.name, url=result.url, probed_at=probed_at, measured=result.measured,
-                ok=result.ok, status=result.status, elapsed_ms=result.elapsed_ms if result.measured else None,
-                error_kind=result.error_kind, detail=result.detail if result.measured else result.own_error,
-                local_outage=outage and result.measured,
-            )
-            outcomes.append(outcome)
-            if result.measured:
-                session.add(Probe(
-                    target_id=site.id, round_id=round_id, probed_at=probed_at, url=result.url, ok=result.ok,
-                    status=result.status, elapsed_ms=result.elapsed_ms, bytes=result.bytes,
-                    error_kind=result.error_kind, detail=result.detail, final_url=result.final_url,
-                    local_outage=outage,
-                ))
-        session.flush()
-        histories = load_probe_histories(session, [site.id for site in sites], as_of, settings.window_days)
-        for site, outcome in zip(sites, outcomes):
-            history = histories.get(site.id, [])
-            counted = [p for p in window_probes(history, as_of, settings.window_days) if not p.local_outage]
-            outcome.window_total = len(counted)
-            outcome.window_failed = sum(1 for p in counted if not p.ok)
-            artifacts = SiteArtifacts(
-                target=TargetInfo(site.id, site.name, site.organizer, site.category, str(site.url)),
-                as_of=as_of,
-                probes=history,
-            )
-            judged = run_checks(artifacts, config, only={CHECK_ID})
-            recorded = record_findings(
-                session, None, site.id, judged.findings, complete=True, now=judged_at,
-                judged_checks=judged.judged, covers=judged.covers,
-            )
-            outcome.opened = bool(recorded.opened or recorded.reopened)
-            outcome.resolved = bool(recorded.resolved)
-            outcome.severity = session.scalar(
-                select(Finding.severity).where(
-                    Finding.target_id == site.id, Finding.check_id == CHECK_ID,
-                    Finding.subject == PROBE_SUBJECT, Finding.status == "open",
-                )
-            )
+    for start in range(0, len(sites), STORE_CHUNK):
+        with session_factory.begin() as session:
+            outcomes += _store_chunk(session, config, sites[start : start + STORE_CHUNK],
+                                     results[start : start + STORE_CHUNK], round_id, outage, now, judged_at)
     return outcomes
+
+
+def _store_chunk(
+    session: Session,
+    config: Config,
+    sites: Sequence[Site],
+    results: Sequence[ProbeResult],
+    round_id: str,
+    outage: bool,
+    now: dt.datetime | None,
+    judged_at: dt.datetime,
+) -> list[ProbeOutcome]:
+    settings = config.checks.site_unreachable
+    as_of = judged_at.astimezone(config.tzinfo)
+    outcomes: list[ProbeOutcome] = []
+    write_lock(session, "probes")  # first: SQLite takes its write lock now
+    for site, result in zip(sites, results):
+        probed_at = now or result.started_at
+        outcome = ProbeOutcome(
+            target_id=site.id, name=site.name, url=result.url, probed_at=probed_at, measured=result.measured,
+            ok=result.ok, status=result.status, elapsed_ms=result.elapsed_ms if result.measured else None,
+            error_kind=result.error_kind, detail=result.detail if result.measured else result.own_error,
+            local_outage=outage and result.measured,
+        )
+        outcomes.append(outcome)
+        if result.measured:
+            session.add(Probe(
+                target_id=site.id, round_id=round_id, probed_at=probed_at, url=result.url, ok=result.ok,
+                status=result.status, elapsed_ms=result.elapsed_ms, bytes=result.bytes,
+                error_kind=result.error_kind, detail=result.detail, final_url=result.final_url,
+                local_outage=outage,
+            ))
+    session.flush()
+    histories = load_probe_histories(session, [site.id for site in sites], as_of, settings.window_days)
+    for site, outcome in zip(sites, outcomes):
+        history = histories.get(site.id, [])
+        counted = [p for p in window_probes(history, as_of, settings.window_days) if not p.local_outage]
+        outcome.window_total = len(counted)
+        outcome.window_failed = sum(1 for p in counted if not p.ok)
+        artifacts = SiteArtifacts(
+            target=TargetInfo(site.id, site.name, site.organizer, site.category, str(site.url)),
+            as_of=as_of,
+            probes=history,
+        )
+        judged = run_checks(artifacts, config, only={CHECK_ID})
+        recorded = record_findings(
+            session, None, site.id, judged.findings, complete=True, now=judged_at,
+            judged_checks=judged.judged, covers=judged.covers,
+        )
+        outcome.opened = bool(recorded.opened or recorded.reopened)
+        outcome.resolved = bool(recorded.resolved)
+    severities = _open_severities(session, [site.id for site in sites])
+    for outcome in outcomes:
+        outcome.severity = severities.get(outcome.target_id)
+    return outcomes
+
+
+def _open_severities(session: Session, target_ids: Sequence[str]) -> dict[str, str]:
+    """Each target's open site.unreachable finding's severity (a few queries for the round)."""
+    severities: dict[str, str] = {}
+    for start in range(0, len(target_ids), 500):
+        rows = session.execute(
+            select(Finding.target_id, Finding.severity).where(
+                Finding.target_id.in_(target_ids[start : start + 500]), Finding.check_id == CHECK_ID,
+                Finding.subject == PROBE_SUBJECT, Finding.status == "open",
+            )
+        )
+        severities.update({row.target_id: row.severity for row in rows})
+    return severities
 
 
 def load_probe_histories(

@@ -172,7 +172,7 @@ def registered(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_migration_creates_tables(migrated_engine: Engine) -> None:
     tables = set(inspect(migrated_engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == head_revision() == "0012"
+    assert current_revision(migrated_engine) == head_revision() == "0013"
 
 
 def test_models_and_migrations_do_not_drift(migrated_engine: Engine) -> None:

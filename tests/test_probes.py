@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from loopback import LoopbackServer, Reply, dead_address, event_loop_runner, next_loopback_host  # noqa: F401
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import sessionmaker
 
 from govmon.checks import site_unreachable
@@ -515,6 +515,49 @@ def test_two_dead_sites_of_three_are_counted(session_factory, event_loop_runner)
     assert [(o.ok, o.local_outage, o.window_total, o.window_failed) for o in outcomes] == [
         (False, False, 1, 1), (False, False, 1, 1), (True, False, 1, 0)]
     assert [o.severity for o in outcomes] == ["notice", "notice", None]
+
+
+def test_a_round_is_stored_in_chunks_and_judged_as_one(session_factory, event_loop_runner, monkeypatch):  # noqa: F811
+    """Each transaction stores STORE_CHUNK sites (it holds the write lock); the outage rule still
+    looks at the whole round, and every probe carries the round's id."""
+    import govmon.probes as probes_module
+
+    monkeypatch.setattr(probes_module, "STORE_CHUNK", 2)
+    inserts: set[int] = set()  # the transactions that inserted probes
+    transactions = [0]
+
+    def began(conn):  # noqa: ANN001
+        transactions[0] += 1
+        conn.info["probes_tx"] = transactions[0]
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("INSERT INTO PROBES"):
+            inserts.add(conn.info["probes_tx"])
+
+    engine = session_factory.kw["bind"]
+    event.listen(engine, "begin", began)
+    event.listen(engine, "after_cursor_execute", count)
+    with LoopbackServer({"/": Reply(200, "ok")}) as server:
+        dead = {sid: dead_address() + "/" for sid in "abcde"}
+        config = _config(dead)  # every site refuses: a local outage, though no chunk has 3 sites
+        outcomes = event_loop_runner.run(probe_sites(config, session_factory, list(config.sites)), timeout=30)
+        assert [o.target_id for o in outcomes] == list("abcde")
+        assert all(o.local_outage and o.severity is None for o in outcomes)
+        assert len(inserts) == 3  # 2 + 2 + 1 sites
+
+        inserts.clear()
+        config = _config({**dead, "c": server.url("/"), "e": server.url("/")})
+        outcomes = event_loop_runner.run(probe_sites(config, session_factory, list(config.sites)), timeout=30)
+        assert [(o.target_id, o.ok, o.local_outage, o.severity) for o in outcomes] == [
+            ("a", False, False, "notice"), ("b", False, False, "notice"), ("c", True, False, None),
+            ("d", False, False, "notice"), ("e", True, False, None)]
+        assert len(inserts) == 3  # 2 + 2 + 1 sites
+    event.remove(engine, "begin", began)
+    event.remove(engine, "after_cursor_execute", count)
+    with session_factory() as session:
+        rounds = session.execute(select(Probe.round_id, func.count()).group_by(Probe.round_id)).all()
+        assert sorted(n for _, n in rounds) == [5, 5]
+        assert {f.target_id for f in session.scalars(select(Finding).where(Finding.status == "open"))} == set("abd")
 
 
 def test_probe_sites_refuses_unregistered_sites(session_factory, event_loop_runner):  # noqa: F811
