@@ -22,7 +22,6 @@ from govmon.checks.registry import run_checks
 from govmon.config import Config
 from govmon.crawler.browser import (
     NETWORK_PROFILES,
-    BrowserCrashed,
     BrowserPool,
     NoBrowserError,
     find_chromium,

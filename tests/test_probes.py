@@ -25,7 +25,7 @@ from govmon.checks.registry import run_checks
 from govmon.config import Config
 from govmon.crawler.probe import ProbeRequest, probe_client, probe_many, probe_url
 from govmon.findings import NewFinding, record_findings
-from govmon.models import Finding, Probe, TargetSpec, sync_targets
+from govmon.models import Finding, Probe, sync_targets
 from govmon.probes import is_local_outage, load_probe_history, probe_sites
 
 TZ = ZoneInfo("Asia/Shanghai")

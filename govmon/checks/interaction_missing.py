@@ -66,5 +66,5 @@ def run(artifacts: SiteArtifacts, settings: Any) -> list[NewFinding]:
         "excluded_channels": [{"name": name, "url": url} for url, name in excluded_seen.items()],
     }
     return [NewFinding(check_id=id, subject="consultation", severity=severity,
-                       message=f"网站没有可用的在线咨询渠道（领导信箱、咨询投诉等）；网上信访、纪检举报不计入",
+                       message="网站没有可用的在线咨询渠道（领导信箱、咨询投诉等）；网上信访、纪检举报不计入",
                        url=home.url, evidence=evidence)]

@@ -71,7 +71,7 @@ SEVERITIES = ("veto", "deduct", "notice")
 TARGET_KINDS = ("site", "account")
 
 RunFunction = Callable[[Any, Any], list[NewFinding]]  # (SiteArtifacts | AccountArtifacts, settings)
-ScopeFunction = Callable[[Any, Any], "Iterable[str] | None"]
+ScopeFunction = Callable[[Any, Any], Iterable[str] | None]
 
 
 def _identity(subject: str) -> str:

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Path as PathParam, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -546,8 +546,8 @@ def _pages(app: FastAPI, console: Console) -> None:
         except HTTPException as err:
             if err.status_code != 409:
                 raise
-            return await asyncio.to_thread(
-                lambda: render(request, "error.html", who, 409, message=str(err.detail)))
+            message = str(err.detail)
+            return await asyncio.to_thread(lambda: render(request, "error.html", who, 409, message=message))
         return RedirectResponse(f"/targets/{quote(target_id, safe='')}?rescan={status.handle}", status_code=303)
 
     @app.get("/findings", include_in_schema=False)
