@@ -104,7 +104,7 @@ def test_rescan_from_a_second_process_is_served_by_the_service(db_url, site, tmp
     config = _config(tmp_path / "config.yaml", db_url, site.base)  # scheduled scans an hour apart
     service = _start(config, tmp_path)
     try:
-        _wait_for(lambda: "已启动" in "" or _service_alive(db_url))
+        _wait_for(lambda: _service_alive(db_url))
         before = len(_scans(db_url))
         rescan = subprocess.run([GOVMON, "rescan", "示范县政府门户网站", "--config", str(config)], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
@@ -133,6 +133,43 @@ def _service_alive(db_url: str) -> bool:
             return state is not None and state.alive
     finally:
         sessions.kw["bind"].dispose()
+
+
+def _stored_job_ids(db_url: str) -> set[str]:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    sessions = open_database(db_url)
+    try:
+        with sessions() as session:
+            return set(session.scalars(text("SELECT id FROM apscheduler_jobs")))
+    except DBAPIError:  # the service has not created its job table yet
+        return set()
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+def test_sighup_picks_up_a_changed_schedule_and_survives_a_broken_config(db_url, site, tmp_path):
+    config = _config(tmp_path / "config.yaml", db_url, site.base, sites="3650d", probes="3650d")
+    service = _start(config, tmp_path)
+    try:
+        _wait_for(lambda: "site:shifan" in _stored_job_ids(db_url))  # reconciled: SIGHUP is handled by now
+        time.sleep(2)
+        assert _scans(db_url) == []  # once in ten years
+        _config(config, db_url, site.base, sites="3s", probes="3650d")
+        service.send_signal(signal.SIGHUP)
+        _wait_for(lambda: len([s for s in _scans(db_url) if s.status == "complete"]) >= 2, timeout=90)
+
+        config.write_text("database: [\n", encoding="utf-8")  # a broken file: the running schedule stays
+        service.send_signal(signal.SIGHUP)
+        seen = len(_scans(db_url))
+        _wait_for(lambda: len(_scans(db_url)) >= seen + 2, timeout=90)
+        assert service.poll() is None
+    finally:
+        code, err = _stop(service)
+    assert code == 0, err
+    assert "已重新读取配置并更新计划任务" in err
+    assert "重新读取配置失败，继续使用原配置" in err and "config.yaml" in err
 
 
 def test_rescan_without_a_service_scans_in_process(db_url, site, tmp_path):
