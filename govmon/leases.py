@@ -164,9 +164,23 @@ def reap_abandoned_scans(session: Session) -> list[int]:
     return reaped
 
 
-def _abandon(scan: Scan, now: dt.datetime) -> None:
+def abandon_own_scans(session: Session, owner: str) -> list[int]:
+    """At a clean stop, after the grace period: ``owner``'s scans still running, marked incomplete
+    now rather than left for the next start to find by their expired lease. A scan being finished
+    meanwhile is waited for (its row lock) and, finished, left alone."""
+    write_lock(session, "reap-abandoned-scans")
+    now = utcnow()
+    abandoned = []
+    for scan in session.scalars(select(Scan).where(Scan.status == "running", Scan.lease_owner == owner)
+                                .with_for_update()):
+        _abandon(scan, now, "服务停止时本次扫描未在宽限期内结束，记为未完成")
+        abandoned.append(scan.id)
+    return abandoned
+
+
+def _abandon(scan: Scan, now: dt.datetime, error: str | None = None) -> None:
     scan.status, scan.finished_at = "incomplete", now
-    scan.error = f"扫描进程 {scan.lease_owner} 已中止（租约过期），本次扫描记为未完成"
+    scan.error = error or f"扫描进程 {scan.lease_owner} 已中止（租约过期），本次扫描记为未完成"
     scan.lease_owner = scan.lease_expires_at = None
 
 

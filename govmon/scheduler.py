@@ -126,7 +126,8 @@ class MonitorService:
         from govmon.db import DatabaseError, open_database
         from govmon.dispatch import make_dispatcher
         from govmon.jobstore import PassBatchedJobStore, build_scheduler, create_job_table
-        from govmon.leases import ServiceAlreadyRunning, reap_abandoned_scans, release_service_lease, take_service_lease
+        from govmon.leases import (ServiceAlreadyRunning, abandon_own_scans, reap_abandoned_scans, release_service_lease,
+                                   take_service_lease)
         from govmon.scan import target_specs
         from govmon.models import sync_targets
 
@@ -192,6 +193,13 @@ class MonitorService:
             if pending:
                 await asyncio.wait(pending, timeout=STOP_GRACE_S)
             self.scheduler.shutdown(wait=False)
+            try:
+                abandoned = await asyncio.to_thread(self._tx, lambda s: abandon_own_scans(s, self.owner))
+            except Exception as err:  # the database went away: the leases expire, the next start reaps them
+                self.log(f"未能把未结束的扫描记为未完成（下次启动时按过期租约处理）：{_first_line(err)}")
+            else:
+                if abandoned:
+                    self.log(f"{len(abandoned)} 次扫描未在 {STOP_GRACE_S:.0f} 秒内停止，已记为未完成：{abandoned}")
             return 0
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

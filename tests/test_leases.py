@@ -88,3 +88,30 @@ def test_racing_starts_exactly_one_wins(session_factory: sessionmaker[Session]) 
     assert len(winners) == 1
     assert len(refused) == 5
     assert _state(session_factory).owner == winners[0]
+
+
+def test_a_clean_stop_marks_only_its_own_running_scans_incomplete(session_factory: sessionmaker[Session]) -> None:
+    """`govmon run` after its stop grace: its scans still running end incomplete at once; another
+    process's running scan and a finished one are left alone."""
+    from govmon.leases import abandon_own_scans
+    from govmon.models import Scan, TargetSpec, sync_targets
+    from govmon.observations import started_scan
+
+    as_of = dt.datetime.now(dt.UTC)
+    with session_factory.begin() as session:
+        sync_targets(session, [TargetSpec(id=t, kind="site", name=t, organizer="测试单位", category="department_site", platform=None,
+                                          url=f"http://127.0.0.1:9/{t}/") for t in ("a", "b", "c")])
+        mine = started_scan(session, "a", as_of=as_of, owner="vm:1", lease=TTL)
+        other = started_scan(session, "b", as_of=as_of, owner="vm:2", lease=TTL)
+        done = started_scan(session, "c", as_of=as_of, owner="vm:1", lease=TTL)
+        session.flush()
+        done.status, done.finished_at = "complete", utcnow()
+        ids = mine.id, other.id, done.id
+    with session_factory.begin() as session:
+        assert abandon_own_scans(session, "vm:1") == [ids[0]]
+    with session_factory() as session:
+        a, b, c = (session.get(Scan, i) for i in ids)
+        assert (a.status, a.lease_owner, a.finished_at is not None) == ("incomplete", None, True)
+        assert "宽限期" in a.error
+        assert (b.status, b.lease_owner) == ("running", "vm:2")
+        assert c.status == "complete"
