@@ -69,24 +69,25 @@ def recent_posts(artifacts: AccountArtifacts, settings: Any) -> list[PostObs]:
     return sorted(posts, key=lambda p: p.published_at, reverse=True)
 
 
-def _judgeable(artifacts: AccountArtifacts, settings: Any) -> bool:
-    """A complete read with enough recent posts, each of which says whether it is open."""
+def _judged_posts(artifacts: AccountArtifacts, settings: Any) -> list[PostObs] | None:
+    """The recent posts to judge, newest first; None unless the read is complete and has enough
+    recent posts, each of which says whether it is open."""
     read = artifacts.read
     if read is None or read.coverage != "complete":
-        return False
+        return None
     posts = recent_posts(artifacts, settings)
-    return len(posts) >= settings.min_posts and all(p.comments_open is not None for p in posts)
+    if len(posts) < settings.min_posts or any(p.comments_open is None for p in posts):
+        return None
+    return posts
 
 
 def scope(artifacts: AccountArtifacts, settings: Any) -> set[str]:
-    return {SUBJECT} if _judgeable(artifacts, settings) else set()
+    return {SUBJECT} if _judged_posts(artifacts, settings) is not None else set()
 
 
 def run(artifacts: AccountArtifacts, settings: Any) -> list[NewFinding]:
-    if not _judgeable(artifacts, settings):
-        return []
-    posts = recent_posts(artifacts, settings)
-    if any(p.comments_open for p in posts):
+    posts = _judged_posts(artifacts, settings)
+    if posts is None or any(p.comments_open for p in posts):
         return []
     read = artifacts.read
     assert read is not None

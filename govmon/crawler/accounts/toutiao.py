@@ -6,8 +6,9 @@ Answer (PLATFORMS.md §1.6, RSSHub ``toutiao/types.ts``): ``{"message": "success
 ``cell_type`` (0/49 video, 32 微头条, 60 article), ``ban_comment`` (true: comments are closed
 on it; also ``itemCell.actionCtrl.banComment``) — read into ``Post.comments_open``, None when
 absent. Pinned items are recognised by ``is_top`` / ``is_stick`` / a non-empty ``stick_label`` —
-field names not confirmed in a public source, the recorded fixture pins them down. An empty ``data`` with ``has_more`` false is an account without
-posts (RSSHub: "暂未发表作品"); an empty body, a non-``success`` message or no ``data`` is a refusal.
+field names not confirmed in a public source, the recorded fixture pins them down. An empty
+``data`` with ``has_more`` false is an account without posts (RSSHub: "暂未发表作品"); an empty
+body, a non-``success`` message or no ``data`` is a refusal.
 """
 
 from __future__ import annotations
